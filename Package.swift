@@ -1,0 +1,18 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "SwiftPEFT",
+    products: [
+        .library(name: "TensorCore", targets: ["TensorCore"]),
+        .executable(name: "peft-bench", targets: ["peft-bench"]),
+    ],
+    targets: [
+        // The only C in the project: SIMD micro-kernels with runtime CPU dispatch.
+        .target(name: "CKernels"),
+        .target(name: "TensorCore", dependencies: ["CKernels"]),
+        .executableTarget(name: "peft-bench", dependencies: ["TensorCore"]),
+        .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
+    ]
+)

@@ -1,0 +1,76 @@
+#include "ckernels.h"
+#include <string.h>
+
+static inline float f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exponent = (h >> 10) & 0x1f;
+    uint32_t mantissa = h & 0x3ff;
+    uint32_t bits;
+    if (exponent == 0) {
+        if (mantissa == 0) {
+            bits = sign;
+        } else { // subnormal: normalise
+            exponent = 127 - 15 + 1;
+            while ((mantissa & 0x400) == 0) { mantissa <<= 1; exponent--; }
+            mantissa &= 0x3ff;
+            bits = sign | (exponent << 23) | (mantissa << 13);
+        }
+    } else if (exponent == 0x1f) {
+        bits = sign | 0x7f800000u | (mantissa << 13);
+    } else {
+        bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static inline uint16_t f32_to_f16(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000;
+    int32_t exponent = (int32_t)((x >> 23) & 0xff);
+    uint32_t mantissa = x & 0x7fffff;
+    if (exponent == 0xff) return (uint16_t)(sign | 0x7c00 | (mantissa ? 0x200 : 0));
+    int32_t e = exponent - 127 + 15;
+    if (e >= 0x1f) return (uint16_t)(sign | 0x7c00);
+    if (e <= 0) {
+        if (e < -10) return (uint16_t)sign;
+        mantissa |= 0x800000;
+        uint32_t shift = (uint32_t)(14 - e);
+        uint32_t half = mantissa >> shift;
+        uint32_t rem = mantissa & ((1u << shift) - 1);
+        uint32_t mid = 1u << (shift - 1);
+        if (rem > mid || (rem == mid && (half & 1))) half++;
+        return (uint16_t)(sign | half);
+    }
+    uint32_t half = sign | ((uint32_t)e << 10) | (mantissa >> 13);
+    uint32_t rem = mantissa & 0x1fff;
+    if (rem > 0x1000 || (rem == 0x1000 && (half & 1))) half++;
+    return (uint16_t)half;
+}
+
+void peft_f16_to_f32(const uint16_t *src, float *dst, long count) {
+    for (long i = 0; i < count; i++) dst[i] = f16_to_f32(src[i]);
+}
+
+void peft_bf16_to_f32(const uint16_t *src, float *dst, long count) {
+    for (long i = 0; i < count; i++) {
+        uint32_t bits = (uint32_t)src[i] << 16;
+        memcpy(&dst[i], &bits, 4);
+    }
+}
+
+void peft_f32_to_f16(const float *src, uint16_t *dst, long count) {
+    for (long i = 0; i < count; i++) dst[i] = f32_to_f16(src[i]);
+}
+
+void peft_f32_to_bf16(const float *src, uint16_t *dst, long count) {
+    for (long i = 0; i < count; i++) {
+        uint32_t x;
+        memcpy(&x, &src[i], 4);
+        if ((x & 0x7fffffff) > 0x7f800000) { dst[i] = (uint16_t)((x >> 16) | 0x40); continue; }
+        uint32_t rounding = 0x7fff + ((x >> 16) & 1);
+        dst[i] = (uint16_t)((x + rounding) >> 16);
+    }
+}

@@ -1,0 +1,54 @@
+// SwiftPEFT's innermost loops: SIMD micro-kernels chosen at start-up from the CPU's features.
+// Everything above this header is Swift. Matrices are row-major with explicit leading dimensions.
+#ifndef SWIFTPEFT_CKERNELS_H
+#define SWIFTPEFT_CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Storage element types a kernel can read. Narrow types are widened to float32 inside the kernel.
+typedef enum {
+    PEFT_DTYPE_F32 = 0,
+    PEFT_DTYPE_F16 = 1,
+    PEFT_DTYPE_BF16 = 2,
+} peft_dtype;
+
+/// The instruction set the dispatcher selected: 3 AVX-512, 2 AVX2+FMA, 1 NEON, 0 portable.
+int peft_cpu_level(void);
+/// A readable name for `peft_cpu_level()`, e.g. "avx512".
+const char *peft_cpu_level_name(void);
+/// Forces a lower level (for tests and benchmarks); values above what the CPU has are clamped.
+void peft_set_cpu_level(int level);
+
+/// C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, single-threaded.
+/// op(X) is X or X^T (trans != 0). A row-major X with trans == 0 is addressed X[i*ld + j].
+/// A and B may be float32, float16 or bfloat16; C is float32. With beta == 0, C is not read.
+void peft_gemm(int trans_a, int trans_b, long m, long n, long k, float alpha,
+               const void *a, peft_dtype a_type, long lda,
+               const void *b, peft_dtype b_type, long ldb,
+               float beta, float *c, long ldc);
+
+/// Widening conversions of `count` elements.
+void peft_f16_to_f32(const uint16_t *src, float *dst, long count);
+void peft_bf16_to_f32(const uint16_t *src, float *dst, long count);
+/// Narrowing conversions (round to nearest even).
+void peft_f32_to_f16(const float *src, uint16_t *dst, long count);
+void peft_f32_to_bf16(const float *src, uint16_t *dst, long count);
+
+/// Vectorised elementwise maths over `count` floats; `dst` may equal `src`.
+void peft_vexp(const float *src, float *dst, long count);
+void peft_vtanh(const float *src, float *dst, long count);
+void peft_verf(const float *src, float *dst, long count);
+
+/// Peak single-core FMA throughput in GFLOP/s, measured by a register-resident FMA loop
+/// with the widest vectors the dispatcher selected.
+double peft_fma_probe_gflops(double seconds);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

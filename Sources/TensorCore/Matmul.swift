@@ -1,0 +1,113 @@
+import CKernels
+
+/// A matrix operand of the GEMM kernel: a 2-D layout over storage, possibly transposed.
+struct MatrixOperand {
+    let storage: Storage
+    let isTransposed: Bool
+    let leadingDimension: Int
+
+    /// Describes the last two axes of `tensor` (rows, cols, rowStride, colStride) as a kernel
+    /// operand, or nil when neither row- nor column-major.
+    init?(rows: Int, columns: Int, rowStride: Int, columnStride: Int, storage: Storage) {
+        self.storage = storage
+        if columnStride == 1 && (rowStride >= columns || rows == 1) {
+            isTransposed = false
+            leadingDimension = Swift.max(rowStride, columns)
+        } else if rowStride == 1 && (columnStride >= rows || columns == 1) {
+            isTransposed = true
+            leadingDimension = Swift.max(columnStride, rows)
+        } else {
+            return nil
+        }
+    }
+
+    func pointer(at elementOffset: Int) -> UnsafeRawPointer {
+        UnsafeRawPointer(storage.bytes + elementOffset * storage.dtype.byteSize)
+    }
+}
+
+/// C[M,N] = A[M,K] · B[K,N] on raw operands, threaded over rows of C (or columns when M is
+/// small). `c` is contiguous with leading dimension `n`.
+func gemm(m: Int, n: Int, k: Int,
+          a: MatrixOperand, aOffset: Int, b: MatrixOperand, bOffset: Int,
+          c: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+    let beta: Float = accumulate ? 1 : 0
+    let work = m * n * k
+    let threads = work < 1 << 18 ? 1 : Parallel.threadCount
+    if threads <= 1 {
+        peft_gemm(a.isTransposed ? 1 : 0, b.isTransposed ? 1 : 0, m, n, k, 1,
+                  a.pointer(at: aOffset), a.storage.dtype.kernelType, a.leadingDimension,
+                  b.pointer(at: bOffset), b.storage.dtype.kernelType, b.leadingDimension, beta, c, n)
+        return
+    }
+    let splitRows = m >= n || m >= 64 * threads
+    let cAddress = UncheckedSendable(c)
+    if splitRows {
+        Parallel.forEachChunk(m, granularity: 16) { rows in
+            let rowOffset = a.isTransposed ? rows.lowerBound : rows.lowerBound * a.leadingDimension
+            peft_gemm(a.isTransposed ? 1 : 0, b.isTransposed ? 1 : 0, rows.count, n, k, 1,
+                      a.pointer(at: aOffset + rowOffset), a.storage.dtype.kernelType, a.leadingDimension,
+                      b.pointer(at: bOffset), b.storage.dtype.kernelType, b.leadingDimension,
+                      beta, cAddress.value + rows.lowerBound * n, n)
+        }
+    } else {
+        Parallel.forEachChunk(n, granularity: 32) { columns in
+            let columnOffset = b.isTransposed ? columns.lowerBound * b.leadingDimension : columns.lowerBound
+            peft_gemm(a.isTransposed ? 1 : 0, b.isTransposed ? 1 : 0, m, columns.count, k, 1,
+                      a.pointer(at: aOffset), a.storage.dtype.kernelType, a.leadingDimension,
+                      b.pointer(at: bOffset + columnOffset), b.storage.dtype.kernelType, b.leadingDimension,
+                      beta, cAddress.value + columns.lowerBound, n)
+        }
+    }
+}
+
+/// Matrix product of the last two axes with NumPy batch broadcasting:
+/// `[..., M, K] · [..., K, N] -> [..., M, N]`. Transposed views are passed to the kernel as
+/// transposes (no copy); float16/bfloat16 operands are widened inside the kernel.
+///
+/// ```swift
+/// let y = matmul(x, weight.transposed())   // x: [B, T, C_in], weight: [C_out, C_in]
+/// ```
+public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
+    precondition(a.rank >= 2 && b.rank >= 2, "matmul: needs at least 2-D operands, got \(a.shape) and \(b.shape)")
+    let m = a.shape[a.rank - 2], k = a.shape[a.rank - 1], n = b.shape[b.rank - 1]
+    precondition(b.shape[b.rank - 2] == k, "matmul: inner dimensions differ: \(a.shape) · \(b.shape)")
+    let batchShape = broadcastShape(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2)))
+
+    // [B..., M, K] with a 2-D right operand: fold the batch into M for one large product.
+    if b.rank == 2, a.rank > 2, a.isContiguous {
+        let folded = a.reshaped([a.count / k, k])
+        return matmul(folded, b).reshaped(batchShape + [m, n])
+    }
+
+    let left = operandLayout(a, rows: m, columns: k)
+    let right = operandLayout(b, rows: k, columns: n)
+    let output = Tensor.zeros(batchShape + [m, n])
+    let aBatch = left.tensor.expandedLayout(to: batchShape + [m, k])
+    let bBatch = right.tensor.expandedLayout(to: batchShape + [k, n])
+    let batchCount = batchShape.reduce(1, *)
+    var batchOffsets: [(Int, Int)] = []
+    batchOffsets.reserveCapacity(batchCount)
+    forEachRow(shape: batchShape + [1], strides: [Array(aBatch.strides.dropLast(2)) + [0], Array(bBatch.strides.dropLast(2)) + [0]],
+               offsets: [aBatch.offset, bBatch.offset]) { offsets, _ in batchOffsets.append((offsets[0], offsets[1])) }
+    let c = output.storage.floats
+    for (index, offsets) in batchOffsets.enumerated() {
+        gemm(m: m, n: n, k: k, a: left.operand, aOffset: offsets.0, b: right.operand, bOffset: offsets.1,
+             c: c + index * m * n)
+    }
+    return Tensor.record("matmul", output, inputs: [a, b]) { gradient in
+        [a.requiresGradient ? matmul(gradient, b.detached().transposed()).summed(toShape: a.shape) : nil,
+         b.requiresGradient ? matmul(a.detached().transposed(), gradient).summed(toShape: b.shape) : nil]
+    }
+}
+
+/// The tensor (itself, or a contiguous copy) and its kernel description.
+private func operandLayout(_ tensor: Tensor, rows: Int, columns: Int) -> (tensor: Tensor, operand: MatrixOperand) {
+    let rank = tensor.rank
+    if let operand = MatrixOperand(rows: rows, columns: columns, rowStride: tensor.strides[rank - 2],
+                                   columnStride: tensor.strides[rank - 1], storage: tensor.storage) {
+        return (tensor, operand)
+    }
+    let copy = Tensor.withoutGradient { tensor.contiguous() }
+    return (copy, MatrixOperand(rows: rows, columns: columns, rowStride: columns, columnStride: 1, storage: copy.storage)!)
+}

@@ -1,0 +1,93 @@
+import CKernels
+import Foundation
+
+/// Elementwise functions of one tensor with their derivatives.
+extension Tensor {
+    /// Applies `function` elementwise. `derivative(x, y)` gives dy/dx from the input x and
+    /// output y; only the values it needs are kept for the backward pass.
+    @inline(__always)
+    func mapped(_ name: String, _ function: (Float) -> Float,
+                derivative: @escaping (_ input: Float, _ output: Float) -> Float) -> Tensor {
+        let source = contiguous()
+        let output = Tensor.zeros(shape)
+        let x = source.storage.floats + source.offset, y = output.storage.floats
+        for index in 0..<count { y[index] = function(x[index]) }
+        return recordMapped(name, output, input: source, derivative: derivative)
+    }
+
+    /// Records an elementwise op whose derivative is `derivative(x, y)`.
+    func recordMapped(_ name: String, _ output: Tensor, input source: Tensor,
+                      derivative: @escaping (_ input: Float, _ output: Float) -> Float) -> Tensor {
+        let savedInput = source.detached(), savedOutput = output.detached()
+        return Tensor.record(name, output, inputs: [self]) { gradient in
+            let upstream = gradient.contiguous()
+            let result = Tensor.zeros(upstream.shape)
+            let g = upstream.storage.floats + upstream.offset, r = result.storage.floats
+            let x = savedInput.storage.floats + savedInput.offset, y = savedOutput.storage.floats
+            for index in 0..<result.count { r[index] = g[index] * derivative(x[index], y[index]) }
+            return [result]
+        }
+    }
+
+    /// Applies a vectorised kernel over the elements.
+    func vectorMapped(_ name: String, _ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
+                      derivative: @escaping (_ input: Float, _ output: Float) -> Float) -> Tensor {
+        let source = contiguous()
+        let output = Tensor.zeros(shape)
+        kernel(source.storage.floats + source.offset, output.storage.floats, count)
+        return recordMapped(name, output, input: source, derivative: derivative)
+    }
+
+    public func exp() -> Tensor { vectorMapped("exp", { peft_vexp($0, $1, $2) }) { _, y in y } }
+    public func log() -> Tensor { mapped("log", { Foundation.log($0) }) { x, _ in 1 / x } }
+    public func sqrt() -> Tensor { mapped("sqrt", { $0.squareRoot() }) { _, y in 0.5 / y } }
+    public func rsqrt() -> Tensor { mapped("rsqrt", { 1 / $0.squareRoot() }) { _, y in -0.5 * y * y * y } }
+    public func tanh() -> Tensor { vectorMapped("tanh", { peft_vtanh($0, $1, $2) }) { _, y in 1 - y * y } }
+    public func erf() -> Tensor {
+        vectorMapped("erf", { peft_verf($0, $1, $2) }) { x, _ in 2 / Float.pi.squareRoot() * Foundation.exp(-x * x) }
+    }
+    public func sigmoid() -> Tensor { mapped("sigmoid", { 1 / (1 + Foundation.exp(-$0)) }) { _, y in y * (1 - y) } }
+    public func squared() -> Tensor { mapped("square", { $0 * $0 }) { x, _ in 2 * x } }
+    public func abs() -> Tensor { mapped("abs", { Swift.abs($0) }) { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) } }
+    public func pow(_ exponent: Float) -> Tensor {
+        mapped("pow", { Foundation.pow($0, exponent) }) { x, _ in exponent * Foundation.pow(x, exponent - 1) }
+    }
+    public func relu() -> Tensor { mapped("relu", { Swift.max($0, 0) }) { x, _ in x > 0 ? 1 : 0 } }
+    public func relu6() -> Tensor { mapped("relu6", { Swift.min(Swift.max($0, 0), 6) }) { x, _ in x > 0 && x < 6 ? 1 : 0 } }
+    public func silu() -> Tensor {
+        mapped("silu", { $0 / (1 + Foundation.exp(-$0)) }) { x, _ in
+            let s = 1 / (1 + Foundation.exp(-x))
+            return s * (1 + x * (1 - s))
+        }
+    }
+    public func clamped(min low: Float, max high: Float) -> Tensor {
+        mapped("clamp", { Swift.min(Swift.max($0, low), high) }) { x, _ in x >= low && x <= high ? 1 : 0 }
+    }
+
+    /// GELU, exact (x·Φ(x) with erf) or with the tanh approximation.
+    public func gelu(approximate: Bool = false) -> Tensor {
+        let source = contiguous()
+        let output = Tensor.zeros(shape)
+        let x = source.storage.floats + source.offset, y = output.storage.floats
+        if approximate {
+            let c: Float = (2 / Float.pi).squareRoot()
+            for index in 0..<count { y[index] = c * (x[index] + 0.044715 * x[index] * x[index] * x[index]) }
+            peft_vtanh(y, y, count)
+            for index in 0..<count { y[index] = 0.5 * x[index] * (1 + y[index]) }
+            return recordMapped("gelu_tanh", output, input: source) { x, _ in
+                let inner = c * (x + 0.044715 * x * x * x)
+                let t = Foundation.tanh(inner)
+                return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x)
+            }
+        }
+        let invSqrt2: Float = 1 / Float(2).squareRoot()
+        for index in 0..<count { y[index] = x[index] * invSqrt2 }
+        peft_verf(y, y, count)
+        for index in 0..<count { y[index] = 0.5 * x[index] * (1 + y[index]) }
+        return recordMapped("gelu", output, input: source) { x, _ in
+            let cdf = 0.5 * (1 + Foundation.erf(x * invSqrt2))
+            let pdf = Foundation.exp(-0.5 * x * x) / (2 * Float.pi).squareRoot()
+            return cdf + x * pdf
+        }
+    }
+}
