@@ -5,14 +5,17 @@ let package = Package(
     name: "SwiftPEFT",
     products: [
         .library(name: "TensorCore", targets: ["TensorCore"]),
+        .library(name: "Formats", targets: ["Formats"]),
         .executable(name: "peft-bench", targets: ["peft-bench"]),
     ],
     targets: [
         // The only C in the project: SIMD micro-kernels with runtime CPU dispatch.
         .target(name: "CKernels"),
         .target(name: "TensorCore", dependencies: ["CKernels"]),
+        .target(name: "Formats", dependencies: ["TensorCore"]),
         .executableTarget(name: "peft-bench", dependencies: ["TensorCore"]),
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
+        .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"]),
     ]
 )
