@@ -5,6 +5,7 @@ let package = Package(
     name: "SwiftPEFT",
     products: [
         .library(name: "TensorCore", targets: ["TensorCore"]),
+        .library(name: "NN", targets: ["NN"]),
         .library(name: "Formats", targets: ["Formats"]),
         .executable(name: "peft-bench", targets: ["peft-bench"]),
     ],
@@ -12,10 +13,12 @@ let package = Package(
         // The only C in the project: SIMD micro-kernels with runtime CPU dispatch.
         .target(name: "CKernels"),
         .target(name: "TensorCore", dependencies: ["CKernels"]),
+        .target(name: "NN", dependencies: ["TensorCore"]),
         .target(name: "Formats", dependencies: ["TensorCore"]),
         .executableTarget(name: "peft-bench", dependencies: ["TensorCore"]),
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"]),
     ]
 )

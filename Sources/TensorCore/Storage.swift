@@ -30,6 +30,10 @@ public final class Storage: @unchecked Sendable {
         self.owner = owner
     }
 
+    /// Whether this storage owns its memory (and may be updated in place, e.g. by an optimizer).
+    /// Borrowed storage, such as a read-only memory-mapped file, must be copied first.
+    public var isOwned: Bool { owner == nil }
+
     deinit {
         if owner == nil { bytes.deallocate() }
     }

@@ -69,6 +69,9 @@ public final class Tensor: @unchecked Sendable {
         return strides
     }
 
+    /// Whether no recorded op produced this tensor (a leaf of the gradient graph).
+    public var isLeaf: Bool { gradientNode == nil }
+
     /// Marks this leaf as trainable and returns it.
     @discardableResult
     public func requiringGradient(_ flag: Bool = true) -> Tensor {
