@@ -13,6 +13,18 @@ private func columnRuns(_ columns: WindowAxis) -> [(outputs: Range<Int>, firstIn
     }
 }
 
+/// `destination[i · destinationStep] += scale · source[i · sourceStep]` for `i < count`,
+/// with a unit-stride loop the compiler vectorises.
+@inline(__always)
+private func multiplyAdd(_ count: Int, _ scale: Float, _ source: UnsafePointer<Float>, step sourceStep: Int,
+                         into destination: UnsafeMutablePointer<Float>, step destinationStep: Int) {
+    if sourceStep == 1 && destinationStep == 1 {
+        for index in 0..<count { destination[index] += scale * source[index] }
+    } else {
+        for index in 0..<count { destination[index * destinationStep] += scale * source[index * sourceStep] }
+    }
+}
+
 /// `y[n, c] = b[c] + Σ_taps w[c, tap] · x[n, c] (shifted by the tap)`.
 func depthwiseConvolution(_ x: Tensor /* [N, C, H, W] */, weight: Tensor /* [C, 1, kH, kW] */,
                           bias: Tensor? /* [C] */, _ geometry: ConvolutionGeometry,
@@ -38,13 +50,8 @@ func depthwiseConvolution(_ x: Tensor /* [N, C, H, W] */, weight: Tensor /* [C, 
                     guard ih >= 0 && ih < rows.inputSize else { continue }
                     for (kw, run) in runs.enumerated() {
                         let scale = filter[kh * columns.kernelSize + kw]
-                        let inputRow = image + ih * inputWidth + run.firstInput
-                        let target = outputRow + run.outputs.lowerBound
-                        if step == 1 {
-                            for index in 0..<run.outputs.count { target[index] += scale * inputRow[index] }
-                        } else {
-                            for index in 0..<run.outputs.count { target[index] += scale * inputRow[index * step] }
-                        }
+                        multiplyAdd(run.outputs.count, scale, image + ih * inputWidth + run.firstInput, step: step,
+                                    into: outputRow + run.outputs.lowerBound, step: 1)
                     }
                 }
             }
@@ -91,9 +98,8 @@ private func depthwiseInputGradient(_ upstream: Tensor, weight: Tensor, _ geomet
                     guard ih >= 0 && ih < rows.inputSize else { continue }
                     for (kw, run) in runs.enumerated() {
                         let scale = filter[kh * columns.kernelSize + kw]
-                        let inputRow = image + ih * inputWidth + run.firstInput
-                        let source = gradientRow + run.outputs.lowerBound
-                        for index in 0..<run.outputs.count { inputRow[index * step] += scale * source[index] }
+                        multiplyAdd(run.outputs.count, scale, gradientRow + run.outputs.lowerBound, step: 1,
+                                    into: image + ih * inputWidth + run.firstInput, step: step)
                     }
                 }
             }
@@ -101,7 +107,9 @@ private func depthwiseInputGradient(_ upstream: Tensor, weight: Tensor, _ geomet
     }
 }
 
-/// `dw[c, tap] = Σ_n Σ_positions dy[n, c] · x[n, c]` (shifted by the tap), one channel per task.
+/// `dw[c, tap] = Σ_n Σ_positions dy[n, c] · x[n, c]` (shifted by the tap), one channel per
+/// task. Products accumulate elementwise in one row per tap (a vectorisable loop) and are
+/// summed once per channel.
 private func depthwiseWeightGradient(_ upstream: Tensor, input x: Tensor, _ geometry: ConvolutionGeometry,
                                      into result: Tensor) {
     let rows = geometry.rows, columns = geometry.columns, runs = columnRuns(columns)
@@ -111,8 +119,10 @@ private func depthwiseWeightGradient(_ upstream: Tensor, input x: Tensor, _ geom
     let source = UncheckedSendable(x.storage.floats + x.offset)
     let destination = UncheckedSendable(result.storage.floats)
     Parallel.forEachChunk(channels) { channelRange in
+        let products = UnsafeMutablePointer<Float>.allocate(capacity: taps * outputWidth)
+        defer { products.deallocate() }
         for channel in channelRange {
-            let filterGradient = destination.value + channel * taps
+            products.update(repeating: 0, count: taps * outputWidth)
             for image in 0..<geometry.batch {
                 let plane = image * channels + channel
                 let inputPlane = source.value + plane * geometry.inputPlane
@@ -124,12 +134,19 @@ private func depthwiseWeightGradient(_ upstream: Tensor, input x: Tensor, _ geom
                         for (kw, run) in runs.enumerated() {
                             let inputRow = inputPlane + ih * inputWidth + run.firstInput
                             let gradient = gradientRow + run.outputs.lowerBound
-                            var total: Float = 0
-                            for index in 0..<run.outputs.count { total += gradient[index] * inputRow[index * step] }
-                            filterGradient[kh * columns.kernelSize + kw] += total
+                            let row = products + (kh * columns.kernelSize + kw) * outputWidth
+                            if step == 1 {
+                                for index in 0..<run.outputs.count { row[index] += gradient[index] * inputRow[index] }
+                            } else {
+                                for index in 0..<run.outputs.count { row[index] += gradient[index] * inputRow[index * step] }
+                            }
                         }
                     }
                 }
+            }
+            let filterGradient = destination.value + channel * taps
+            for tap in 0..<taps {
+                filterGradient[tap] = UnsafeBufferPointer(start: products + tap * outputWidth, count: outputWidth).reduce(0, +)
             }
         }
     }
