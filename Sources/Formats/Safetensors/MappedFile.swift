@@ -8,7 +8,9 @@ import Darwin
 
 /// A whole file mapped read-only into memory (`MAP_PRIVATE`), unmapped when the last reference
 /// goes. Tensors that borrow its bytes hold it as their storage owner, so the mapping lives as
-/// long as any of them. Pages load lazily on first touch.
+/// long as any of them. Pages load lazily on first touch. As with any mapping, truncating the
+/// file on disk while it is mapped makes later reads of the lost pages fault (SIGBUS); writers
+/// that replace files atomically (ours, by rename) never do that.
 ///
 /// ```swift
 /// let file = try MappedFile(path: "model.safetensors")
