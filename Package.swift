@@ -15,7 +15,7 @@ let package = Package(
         .target(name: "Formats", dependencies: ["TensorCore"]),
         .executableTarget(name: "peft-bench", dependencies: ["TensorCore"]),
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"]),
     ]
 )
