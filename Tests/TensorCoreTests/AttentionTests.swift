@@ -52,6 +52,14 @@ import TestSupport
         #expect(maxAbsoluteDifference(fused, composed) < 1e-5)
     }
 
+    @Test func mismatchedShapesAreAPreconditionFailureNamingBoth() async throws {
+        let result = try await #require(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = scaledDotProductAttention(query: .zeros([1, 2, 3, 4]), key: .zeros([1, 2, 3, 5]), value: .zeros([1, 2, 3, 5]))
+        }
+        let message = String(decoding: result.standardErrorContent, as: UTF8.self)
+        #expect(message.contains("key [1, 2, 3, 5] does not match query [1, 2, 3, 4]"))
+    }
+
     @Test func fullyMaskedRowsGiveZerosWithoutNaN() {
         let query = Tensor.randomNormal([1, 2, 3, 4], seed: 7).requiringGradient()
         let key = Tensor.randomNormal([1, 2, 3, 4], seed: 8).requiringGradient()

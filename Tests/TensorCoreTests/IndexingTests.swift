@@ -34,6 +34,14 @@ import TestSupport
         #expect(leaf.grad!.toArray() == [1, 1, 0, 0, 2, 2])
     }
 
+    @Test func outOfRangeIndexIsAPreconditionFailureNamingIndexAndRows() async throws {
+        let result = try await #require(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = embedding(Tensor.zeros([3, 2]), indices: [0, 7], shape: [2])
+        }
+        let message = String(decoding: result.standardErrorContent, as: UTF8.self)
+        #expect(message.contains("index 7 out of range for a table of 3 rows"))
+    }
+
     @Test func indexSelectOnEveryAxis() {
         let x = Tensor((0..<24).map(Float.init), shape: [2, 3, 4])
         #expect(x.indexSelected(axis: 1, indices: [2, 0]).toArray()
