@@ -6,7 +6,8 @@ import Foundation
 extension Tensor {
     /// exp(x - max) / Σ exp(x - max) along `axis`.
     ///
-    /// A lane that is entirely -inf (fully masked) gives zeros rather than NaN.
+    /// A lane that is entirely -inf (fully masked) gives zeros rather than NaN. Over an axis
+    /// other than the last, the result is a transposed view of a last-axis softmax.
     ///
     /// ```swift
     /// let probabilities = logits.softmax()   // [B, T, V], each row sums to 1
@@ -42,7 +43,8 @@ extension Tensor {
 
     /// x - max - log Σ exp(x - max) along `axis`.
     ///
-    /// A lane that is entirely -inf gives -inf rather than NaN.
+    /// A lane that is entirely -inf gives -inf rather than NaN. Over an axis other than the
+    /// last, the result is a transposed view of a last-axis log-softmax.
     ///
     /// ```swift
     /// let logProbabilities = logits.logSoftmax()   // [N, C]
