@@ -32,6 +32,10 @@ void peft_gemm(int trans_a, int trans_b, long m, long n, long k, float alpha,
                const void *b, peft_dtype b_type, long ldb,
                float beta, float *c, long ldc);
 
+/// The register tile of the selected level's micro-kernel: splitting C into blocks whose
+/// rows are a multiple of `rows` (columns of `columns`) avoids edge tiles inside a block.
+void peft_gemm_tile(long *rows, long *columns);
+
 /// Widening conversions of `count` elements.
 void peft_f16_to_f32(const uint16_t *src, float *dst, long count);
 void peft_bf16_to_f32(const uint16_t *src, float *dst, long count);
