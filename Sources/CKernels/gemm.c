@@ -17,7 +17,7 @@
 enum {
     KC_MAX = 384,                // K slice: A panel mr*KC*4 bytes sits in L1 (48 KiB)
     B_BLOCK_BYTES = 1 << 20,     // packed B block: half of a 2 MiB L2
-    A_SLICE_BYTES = 2 << 20,     // packed A slice
+    A_SLICE_BYTES = 1 << 20,     // packed A slice (streams through L2 past the B block)
 };
 
 static const gemm_level *current_level(void) {

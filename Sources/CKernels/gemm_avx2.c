@@ -11,17 +11,17 @@ enum { MR = 6, NR = 16 };
 static void kernel_6x16(long kc, const float *a, const float *b, float *c, long ldc,
                         float alpha, float beta) {
     __m256 acc[MR][2];
-    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    UNROLL for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
     for (long p = 0; p < kc; p++, a += MR, b += NR) {
         const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
-        for (int i = 0; i < MR; i++) {
+        UNROLL for (int i = 0; i < MR; i++) {
             const __m256 ai = _mm256_broadcast_ss(a + i);
             acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
             acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
         }
     }
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-    for (int i = 0; i < MR; i++) {
+    UNROLL for (int i = 0; i < MR; i++) {
         float *row = c + i * ldc;
         if (beta == 0) {
             _mm256_storeu_ps(row, _mm256_mul_ps(va, acc[i][0]));

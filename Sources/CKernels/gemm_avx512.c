@@ -13,18 +13,18 @@ enum { MR = 14, NR = 32 };
 static void kernel_14x32(long kc, const float *a, const float *b, float *c, long ldc,
                          float alpha, float beta) {
     __m512 acc[MR][2];
-    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-    for (int i = 0; i < MR; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+    UNROLL for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    UNROLL for (int i = 0; i < MR; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
     for (long p = 0; p < kc; p++, a += MR, b += NR) {
         const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-        for (int i = 0; i < MR; i++) {
+        UNROLL for (int i = 0; i < MR; i++) {
             const __m512 ai = _mm512_set1_ps(a[i]);
             acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
             acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
         }
     }
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    for (int i = 0; i < MR; i++) {
+    UNROLL for (int i = 0; i < MR; i++) {
         float *row = c + i * ldc;
         if (beta == 0) {
             _mm512_storeu_ps(row, _mm512_mul_ps(va, acc[i][0]));
@@ -39,11 +39,11 @@ static void kernel_14x32(long kc, const float *a, const float *b, float *c, long
 /// In-register transpose: on return r[c] holds column c of the 16x16 input rows.
 static inline void transpose16(__m512 r[16]) {
     __m512 t[16], u[16];
-    for (int i = 0; i < 8; i++) {
+    UNROLL for (int i = 0; i < 8; i++) {
         t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
         t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
     }
-    for (int i = 0; i < 4; i++) {
+    UNROLL for (int i = 0; i < 4; i++) {
         const __m512d t0 = _mm512_castps_pd(t[4 * i]), t1 = _mm512_castps_pd(t[4 * i + 1]);
         const __m512d t2 = _mm512_castps_pd(t[4 * i + 2]), t3 = _mm512_castps_pd(t[4 * i + 3]);
         u[4 * i + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
@@ -52,7 +52,7 @@ static inline void transpose16(__m512 r[16]) {
         u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
     }
     // u[4g + q], 128-bit lane L: rows 4g..4g+3 of column 4L + q.
-    for (int q = 0; q < 4; q++) {
+    UNROLL for (int q = 0; q < 4; q++) {
         const __m512 v0 = _mm512_shuffle_f32x4(u[q], u[4 + q], 0x88);
         const __m512 v1 = _mm512_shuffle_f32x4(u[q], u[4 + q], 0xdd);
         const __m512 w0 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0x88);
@@ -98,7 +98,7 @@ pack_transposing(const gemm_operand *x, long r0, long rows, long c0, long cols, 
             for (long col = 0; col < cols; col += 16) {
                 const long chunk = cols - col < 16 ? cols - col : 16;
                 __m512 r[16];
-                for (int i = 0; i < 16; i++) {
+                UNROLL for (int i = 0; i < 16; i++) {
                     if (i < group_rows) {
                         const char *src = base + ((r0 + panel + group + i) * x->ld + c0 + col) * size;
                         r[i] = LOAD16_WIDENED(type, src, LANES16(chunk));
@@ -107,8 +107,8 @@ pack_transposing(const gemm_operand *x, long r0, long rows, long c0, long cols, 
                     }
                 }
                 transpose16(r);
-                for (long j = 0; j < chunk; j++)
-                    _mm512_mask_storeu_ps(out + (col + j) * width + group, LANES16(lanes), r[j]);
+                UNROLL for (int j = 0; j < 16; j++)
+                    if (j < chunk) _mm512_mask_storeu_ps(out + (col + j) * width + group, LANES16(lanes), r[j]);
             }
         }
     }
@@ -135,10 +135,10 @@ static void pack(const gemm_operand *x, long r0, long rows, long c0, long cols, 
 /// Eight dot-product accumulators (one per column) -> the eight sums, in column order.
 static inline __m256 reduce8(const __m512 acc[8]) {
     __m512 x[4], y[2];
-    for (int i = 0; i < 4; i++) // lanes 0-1: column 2i, lanes 2-3: column 2i+1
+    UNROLL for (int i = 0; i < 4; i++) // lanes 0-1: column 2i, lanes 2-3: column 2i+1
         x[i] = _mm512_add_ps(_mm512_shuffle_f32x4(acc[2 * i], acc[2 * i + 1], 0x44),
                              _mm512_shuffle_f32x4(acc[2 * i], acc[2 * i + 1], 0xee));
-    for (int i = 0; i < 2; i++) // lane L: column 4i + L
+    UNROLL for (int i = 0; i < 2; i++) // lane L: column 4i + L
         y[i] = _mm512_add_ps(_mm512_shuffle_f32x4(x[2 * i], x[2 * i + 1], 0x88),
                              _mm512_shuffle_f32x4(x[2 * i], x[2 * i + 1], 0xdd));
     // lane L: (y0 partial pairs, y1 partial pairs) -> elements 0/1: column L / column 4 + L.
@@ -152,10 +152,10 @@ static inline __m256 reduce8(const __m512 acc[8]) {
 #define NARROW_STEP(mask)                                                                         \
     do {                                                                                          \
         __m512 av[2];                                                                             \
-        for (int i = 0; i < ROWS; i++) av[i] = LOAD16_WIDENED(type, a + i * lda_bytes + p * size, mask); \
-        for (int j = 0; j < 8; j++) {                                                             \
+        UNROLL for (int i = 0; i < ROWS; i++) av[i] = LOAD16_WIDENED(type, a + i * lda_bytes + p * size, mask); \
+        UNROLL for (int j = 0; j < 8; j++) {                                                             \
             const __m512 bv = _mm512_load_ps(bt + j * ldbt + p);                                  \
-            for (int i = 0; i < ROWS; i++) acc[i][j] = _mm512_fmadd_ps(av[i], bv, acc[i][j]);     \
+            UNROLL for (int i = 0; i < ROWS; i++) acc[i][j] = _mm512_fmadd_ps(av[i], bv, acc[i][j]);     \
         }                                                                                         \
     } while (0)
 
@@ -165,13 +165,13 @@ narrow_tile(long k, const char *a, long lda_bytes, const float *bt, long ldbt, f
             long ldc, long cols, float alpha, float beta, const int ROWS, const peft_dtype type) {
     const long size = type == PEFT_DTYPE_F32 ? 4 : 2;
     __m512 acc[2][8];
-    for (int i = 0; i < ROWS; i++)
-        for (int j = 0; j < 8; j++) acc[i][j] = _mm512_setzero_ps();
+    UNROLL for (int i = 0; i < ROWS; i++)
+        UNROLL for (int j = 0; j < 8; j++) acc[i][j] = _mm512_setzero_ps();
     long p = 0;
     for (; p + 16 <= k; p += 16) NARROW_STEP(0xffff);
     if (p < k) NARROW_STEP(LANES16(k - p));
     const __mmask8 store = (__mmask8)(cols >= 8 ? 0xff : (1u << cols) - 1);
-    for (int i = 0; i < ROWS; i++) {
+    UNROLL for (int i = 0; i < ROWS; i++) {
         __m256 sums = _mm256_mul_ps(_mm256_set1_ps(alpha), reduce8(acc[i]));
         if (beta != 0)
             sums = _mm256_fmadd_ps(_mm256_set1_ps(beta), _mm256_maskz_loadu_ps(store, c + i * ldc), sums);

@@ -5,6 +5,10 @@
 
 #include "ckernels.h"
 
+/// Fully unrolls the loop that follows (constant trip count). Kernels rely on it so that their
+/// accumulator arrays live in registers even at -O2, where clang unrolls less on its own.
+#define UNROLL _Pragma("unroll")
+
 /// One GEMM operand as the kernels read it: op(X)[r, c] is X[r*ld + c], or X[c*ld + r] when
 /// transposed, in storage type `type`.
 typedef struct {

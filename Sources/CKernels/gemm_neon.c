@@ -9,7 +9,7 @@ enum { MR = 8, NR = 12 };
 static void kernel_8x12(long kc, const float *a, const float *b, float *c, long ldc,
                         float alpha, float beta) {
     float32x4_t acc[MR][3];
-    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = acc[i][2] = vdupq_n_f32(0);
+    UNROLL for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = acc[i][2] = vdupq_n_f32(0);
     for (long p = 0; p < kc; p++, a += MR, b += NR) {
         const float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4), b2 = vld1q_f32(b + 8);
         const float32x4_t a0 = vld1q_f32(a), a1 = vld1q_f32(a + 4);
@@ -21,9 +21,9 @@ static void kernel_8x12(long kc, const float *a, const float *b, float *c, long 
         ROW(4, a1, 0) ROW(5, a1, 1) ROW(6, a1, 2) ROW(7, a1, 3)
 #undef ROW
     }
-    for (int i = 0; i < MR; i++) {
+    UNROLL for (int i = 0; i < MR; i++) {
         float *row = c + i * ldc;
-        for (int v = 0; v < 3; v++) {
+        UNROLL for (int v = 0; v < 3; v++) {
             float32x4_t result = vmulq_n_f32(acc[i][v], alpha);
             if (beta != 0) result = vfmaq_n_f32(result, vld1q_f32(row + 4 * v), beta);
             vst1q_f32(row + 4 * v, result);

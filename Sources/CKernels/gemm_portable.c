@@ -8,10 +8,10 @@ static void kernel_4x8(long kc, const float *a, const float *b, float *c, long l
                        float alpha, float beta) {
     float acc[MR][NR] = {{0}};
     for (long p = 0; p < kc; p++, a += MR, b += NR)
-        for (int i = 0; i < MR; i++)
-            for (int j = 0; j < NR; j++) acc[i][j] += a[i] * b[j];
-    for (int i = 0; i < MR; i++)
-        for (int j = 0; j < NR; j++)
+        UNROLL for (int i = 0; i < MR; i++)
+            UNROLL for (int j = 0; j < NR; j++) acc[i][j] += a[i] * b[j];
+    UNROLL for (int i = 0; i < MR; i++)
+        UNROLL for (int j = 0; j < NR; j++)
             c[i * ldc + j] = alpha * acc[i][j] + (beta == 0 ? 0 : beta * c[i * ldc + j]);
 }
 
