@@ -148,11 +148,15 @@ static inline __m256 reduce8(const __m512 acc[8]) {
     return _mm512_castps512_ps256(_mm512_permutexvar_ps(order, s));
 }
 
-/// One step of `narrow_tile` over 16 elements of K (fewer where `mask` says so).
+/// One step of `narrow_tile` over 16 elements of K (fewer where `mask` says so). A streams from
+/// memory once, so the rows two tiles ahead are prefetched as this tile goes.
 #define NARROW_STEP(mask)                                                                         \
     do {                                                                                          \
         __m512 av[2];                                                                             \
-        UNROLL for (int i = 0; i < ROWS; i++) av[i] = LOAD16_WIDENED(type, a + i * lda_bytes + p * size, mask); \
+        UNROLL for (int i = 0; i < ROWS; i++) {                                                   \
+            av[i] = LOAD16_WIDENED(type, a + i * lda_bytes + p * size, mask);                     \
+            _mm_prefetch(a + (i + 2 * ROWS) * lda_bytes + p * size, _MM_HINT_T0);                 \
+        }                                                                                         \
         UNROLL for (int j = 0; j < 8; j++) {                                                             \
             const __m512 bv = _mm512_load_ps(bt + j * ldbt + p);                                  \
             UNROLL for (int i = 0; i < ROWS; i++) acc[i][j] = _mm512_fmadd_ps(av[i], bv, acc[i][j]);     \
