@@ -15,10 +15,12 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["CKernels"]),
         .target(name: "NN", dependencies: ["TensorCore"]),
         .target(name: "Formats", dependencies: ["TensorCore"]),
+        .target(name: "PEFT", dependencies: ["TensorCore", "NN", "Formats"]),
         .executableTarget(name: "peft-bench", dependencies: ["TensorCore"]),
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "PEFTTests", dependencies: ["PEFT", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"], exclude: ["Fixtures"]),
     ]
 )
