@@ -1,0 +1,22 @@
+import ArgumentParser
+import Foundation
+
+/// `--model DIR`: a Hugging Face model folder.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "A Hugging Face model folder (config.json, model.safetensors, tokenizer.json or vocab.txt).",
+            completion: .directory)
+    var model: String
+
+    var modelURL: URL { URL(fileURLWithPath: model) }
+
+    func validate() throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory) else {
+            throw ValidationError("--model: no such folder: \(model)")
+        }
+        guard isDirectory.boolValue else { throw ValidationError("--model: \(model) is a file; expected a model folder") }
+        guard FileManager.default.fileExists(atPath: modelURL.appendingPathComponent("config.json").path) else {
+            throw ValidationError("--model: \(model) has no config.json")
+        }
+    }
+}
