@@ -20,6 +20,8 @@ public protocol AdapterConfiguration: Sendable {
     static var peftType: PeftType { get }
     /// target_modules, exclude_modules, layers_to_transform, layers_pattern, modules_to_save.
     var targets: TargetSelector { get }
+    /// Whether nothing trains (PEFT saves true; loading for training sets false).
+    var inferenceMode: Bool { get set }
     /// PEFT's `task_type` ("SEQ_CLS", "CAUSAL_LM" ...), if any.
     var taskType: String? { get }
     /// Fields of the file this method does not use although they are set to something other

@@ -136,13 +136,9 @@ public final class PeftModel {
         for (_, layer) in adapterLayers { layer.activeAdapters = layer.adapterNames.contains(activeAdapter) ? [activeAdapter] : [] }
         for (_, wrapper) in modulesToSaveWrappers { wrapper.activeAdapter = activeAdapter }
         model.freeze()
-        guard let configuration = configurations[activeAdapter], !isInferenceMode(configuration) else { return }
+        guard let configuration = configurations[activeAdapter], !configuration.inferenceMode else { return }
         let trainable = Set(adapterParameterPaths(activeAdapter).map(\.path) + configuration.extraTrainableParameterPaths(in: model))
         for (path, tensor) in model.namedParameters() where trainable.contains(path) { tensor.requiringGradient(true) }
-    }
-
-    private func isInferenceMode(_ configuration: any AdapterConfiguration) -> Bool {
-        configuration.json["inference_mode"]?.boolValue ?? false
     }
 
     /// The in-memory parameters that belong to an adapter with their saved keys (PEFT's names

@@ -131,12 +131,14 @@ extension PeftModel {
     public static func load(from folder: URL, into model: Module, adapterName: String = "default",
                             isTrainable: Bool = false) throws -> PeftModel {
         let file = try AdapterFile(folder: folder)
+        var configuration = file.configuration
+        configuration.inferenceMode = !isTrainable
         var generator = RandomGenerator(seed: 0)
-        let peft = try PeftModel(model: model, configuration: file.configuration.forLoading(), adapterName: adapterName, generator: &generator)
-        peft.configurations[adapterName] = file.configuration
+        let peft = try PeftModel(model: model, configuration: configuration.forLoading(), adapterName: adapterName, generator: &generator)
+        peft.configurations[adapterName] = configuration
         try peft.loadAdapterStateDict(file.tensors, adapterName: adapterName,
                                       file: folder.appendingPathComponent(AdapterFile.weightsName).path)
-        if !isTrainable { model.freeze() }
+        peft.applyActiveAdapter()
         return peft
     }
 }

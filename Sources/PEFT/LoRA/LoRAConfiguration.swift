@@ -105,7 +105,8 @@ public struct LoRAConfiguration: AdapterConfiguration, Equatable {
     public func resolvingTargets(_ paths: [String]) -> LoRAConfiguration {
         var copy = self
         if targetModules?.isAllLinear == true {
-            copy.targetModules = .names(paths.sorted())
+            // PEFT stores the last path components, which select the same modules.
+            copy.targetModules = .names(Set(paths.map { String($0.split(separator: ".").last!) }).sorted())
         }
         return copy
     }
