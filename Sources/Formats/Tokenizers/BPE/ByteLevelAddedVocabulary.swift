@@ -17,17 +17,33 @@ struct ByteLevelAddedVocabulary: Sendable {
 
     let tokens: [ByteLevelBPETokenizer.AddedToken]
     let specialIDs: Set<Int>
-    private let raw: [Entry]
-    private let normalized: [Entry]
+    /// Token contents by id, and ids by content.
+    let contents: [Int: String]
+    let ids: [String: Int]
+    private let raw: Entries
+    private let normalized: Entries
+
+    /// Tokens to match, and the scalars they start with (most positions start none of them).
+    private struct Entries: Sendable {
+        let entries: [Entry]
+        let firstScalars: Set<UInt32>
+
+        init(_ entries: [Entry]) {
+            self.entries = entries
+            firstScalars = Set(entries.map { $0.scalars[0] })
+        }
+    }
 
     /// `normalization` is applied to the contents of `normalized` tokens, as to the text.
     init(_ tokens: [ByteLevelBPETokenizer.AddedToken], normalization: ByteLevelBPETokenizer.Normalization) {
         self.tokens = tokens
         specialIDs = Set(tokens.filter(\.isSpecial).map(\.id))
-        raw = tokens.filter { !$0.isNormalized && !$0.content.isEmpty }
-            .map { Entry(token: $0, scalars: $0.content.unicodeScalars.map(\.value)) }
-        normalized = tokens.filter { $0.isNormalized && !$0.content.isEmpty }
-            .map { Entry(token: $0, scalars: normalization.apply(to: $0.content).unicodeScalars.map(\.value)) }
+        contents = Dictionary(tokens.map { ($0.id, $0.content) }) { _, last in last }
+        ids = Dictionary(tokens.map { ($0.content, $0.id) }) { _, last in last }
+        raw = Entries(tokens.filter { !$0.isNormalized && !$0.content.isEmpty }
+            .map { Entry(token: $0, scalars: $0.content.unicodeScalars.map(\.value)) })
+        normalized = Entries(tokens.filter { $0.isNormalized && !$0.content.isEmpty }
+            .map { Entry(token: $0, scalars: normalization.apply(to: $0.content).unicodeScalars.map(\.value)) })
     }
 
     /// Splits `text` at the added tokens; the stretches between them come back normalized.
@@ -52,13 +68,15 @@ struct ByteLevelAddedVocabulary: Sendable {
         return String(view)
     }
 
-    private static func split(_ scalars: [UInt32], entries: [Entry]) -> [Segment] {
-        guard !entries.isEmpty else { return scalars.isEmpty ? [] : [.text(scalars)] }
+    private static func split(_ scalars: [UInt32], entries: Entries) -> [Segment] {
+        guard !entries.entries.isEmpty else { return scalars.isEmpty ? [] : [.text(scalars)] }
         var segments: [Segment] = []
         var textStart = 0
         var position = 0
         while position < scalars.count {
-            guard let entry = longestMatch(scalars, at: position, entries: entries) else {
+            guard entries.firstScalars.contains(scalars[position]),
+                  let entry = longestMatch(scalars, at: position, entries: entries.entries)
+            else {
                 position += 1
                 continue
             }

@@ -118,6 +118,7 @@ public struct ByteLevelBPETokenizer: Sendable {
         var ids: [Int] = addSpecialTokens ? template.prefix : []
         ids.reserveCapacity(text.utf8.count / 3)
         var bytes: [UInt8] = []
+        let model = model
         for segment in added.split(text, normalization: normalization) {
             switch segment {
             case let .token(id):
@@ -141,13 +142,13 @@ public struct ByteLevelBPETokenizer: Sendable {
 
     /// The added token's content or the vocabulary entry of `id`.
     public func token(for id: Int) -> String? {
-        if let addedToken = added.tokens.first(where: { $0.id == id }) { return addedToken.content }
+        if let content = added.contents[id] { return content }
         return id >= 0 && id < model.tokens.count ? model.tokens[id] : nil
     }
 
     /// The id of an added token's content or of a vocabulary entry.
     public func id(for token: String) -> Int? {
-        added.tokens.first(where: { $0.content == token })?.id ?? model.vocabulary[token]
+        added.ids[token] ?? model.vocabulary[token]
     }
 
     /// The text of `ids`: each token's alphabet scalars turned back into bytes (a token with a

@@ -2,8 +2,9 @@ import Synchronization
 
 /// The BPE model of a byte-level tokenizer: a word's bytes become alphabet tokens, then the
 /// lowest-ranked adjacent pair is merged (the leftmost among equals) until no pair has a merge,
-/// as Hugging Face's `BPE` model does. Results are cached per word.
-struct BytePairModel: Sendable {
+/// as Hugging Face's `BPE` model does. Results are cached per word. A class, so that copies of a
+/// tokenizer share one vocabulary and cache.
+final class BytePairModel: Sendable {
     let vocabulary: [String: Int]
     /// Vocabulary entries by id (nil where an id has no entry).
     let tokens: [String?]
