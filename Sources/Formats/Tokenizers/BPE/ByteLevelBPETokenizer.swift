@@ -7,7 +7,7 @@ import Foundation
 ///
 /// ```swift
 /// let tokenizer = try ByteLevelBPETokenizer(tokenizerJSON: folder.appendingPathComponent("tokenizer.json"))
-/// let ids = tokenizer.encode("To be, or not to be")     // [1249, 325, 28, 355, 441, 288, 325]
+/// let ids = tokenizer.encode("To be, or not to be")     // [2068, 325, 28, 355, 441, 288, 325] (SmolLM2)
 /// tokenizer.decode(ids)                                  // "To be, or not to be"
 /// ```
 public struct ByteLevelBPETokenizer: Sendable {
