@@ -134,9 +134,13 @@ import TestSupport
     }
 }
 
-/// Writes `bytes` to a fresh temporary file and returns its URL.
+/// Writes `bytes` to a fresh temporary file and returns its URL. The folder is in memory
+/// (`/dev/shm`) where there is one: fuzz sweeps rewrite their file thousands of times, and
+/// truncating files on a disk mounted with `discard` costs milliseconds each.
 func writeTemporary(_ bytes: [UInt8], name: String = "file.bin") throws -> URL {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("formats-\(UUID().uuidString)")
+    let memory = URL(fileURLWithPath: "/dev/shm")
+    let base = FileManager.default.isWritableFile(atPath: memory.path) ? memory : FileManager.default.temporaryDirectory
+    let folder = base.appendingPathComponent("formats-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     let url = folder.appendingPathComponent(name)
     try Data(bytes).write(to: url)
