@@ -12,6 +12,7 @@ struct PickleMachine {
     private let bytes: UnsafeRawPointer
     private let end: Int
     private let file: String
+    private let start: Int
     /// The offset of the next opcode; after `run()`, the first byte past STOP.
     private(set) var position: Int
 
@@ -29,6 +30,7 @@ struct PickleMachine {
         self.bytes = bytes
         self.end = range.upperBound
         self.file = file
+        self.start = range.lowerBound
         self.position = range.lowerBound
     }
 
@@ -182,7 +184,7 @@ struct PickleMachine {
             case 0x51: // BINPERSID
                 stack.append(try persistentLoad(try pop()))
             default:
-                throw PyTorchError.unknownOpcode(file: file, opcode: opcode, offset: offset)
+                throw PyTorchError.unknownOpcode(file: file, opcode: opcode, offset: offset - start)
             }
         }
     }

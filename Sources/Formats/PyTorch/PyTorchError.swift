@@ -22,7 +22,8 @@ public enum PyTorchError: Error, CustomStringConvertible, Equatable, Sendable {
     case compressedEntry(file: String, entry: String, method: Int)
     /// A required archive member (`data.pkl`) is missing.
     case missingEntry(file: String, entry: String)
-    /// The pickle holds an opcode outside the subset `torch.save` emits.
+    /// The pickle holds an opcode outside the subset `torch.save` emits (`offset` counts from
+    /// the start of the pickle).
     case unknownOpcode(file: String, opcode: UInt8, offset: Int)
     /// The pickle names a global outside the allow-list; nothing is ever imported or called.
     case disallowedGlobal(file: String, name: String)
@@ -51,7 +52,7 @@ public enum PyTorchError: Error, CustomStringConvertible, Equatable, Sendable {
             "\(file): zip entry '\(entry)' is compressed (method \(method)); torch.save stores entries uncompressed"
         case let .missingEntry(file, entry): "\(file): archive has no '\(entry)'"
         case let .unknownOpcode(file, opcode, offset):
-            "\(file): pickle opcode 0x\(String(opcode, radix: 16)) at byte \(offset) is not one torch.save emits"
+            "\(file): pickle opcode 0x\(String(opcode, radix: 16)) at byte \(offset) of the pickle is not one torch.save emits"
         case let .disallowedGlobal(file, name):
             "\(file): pickle refers to '\(name)', which is not allowed (only tensors, storages and OrderedDict are read; no code runs)"
         case let .malformedPickle(file, reason): "\(file): malformed pickle: \(reason)"
