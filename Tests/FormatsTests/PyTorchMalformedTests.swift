@@ -157,6 +157,10 @@ func floats(_ values: [Float]) -> [UInt8] { values.flatMap { withUnsafeBytes(of:
         guard case .notAStateDict = error(archive(deep)) else { return #expect(Bool(false)) }
         let cycle: [UInt8] = [0x80, 2, 0x5D, 0x71, 0, 0x68, 0, 0x61, 0x2E]
         guard case .notAStateDict = error(archive(cycle)) else { return #expect(Bool(false)) }
+        // A dict holding itself under 2,000 keys: the wrapper search visits it once.
+        let selfReferences: [UInt8] = (0..<2000).flatMap { (index: Int) -> [UInt8] in Pickle.text("k\(index)") + [0x68, 0] }
+        let dictCycle: [UInt8] = [0x80, 2, 0x7D, 0x71, 0, 0x28] + selfReferences + [0x75, 0x2E]
+        guard case .notAStateDict = error(archive(dictCycle)) else { return #expect(Bool(false)) }
     }
 
     /// Truncations and byte corruptions of torch-written files (zip and legacy) either load or

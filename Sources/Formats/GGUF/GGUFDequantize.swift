@@ -3,6 +3,11 @@ import TensorCore
 /// Converts GGUF tensor data to float32. Quantized types follow ggml's reference
 /// `dequantize_row_*` (ggml-quants.c) operation for operation, so results match ggml and
 /// gguf-py bit for bit. Work is split over blocks across `Parallel.threadCount` threads.
+///
+/// The kernels are plain unit-stride loops over one block. Measured on SmolLM2-135M (release,
+/// one thread): Q8_0 0.65 ns and Q4_1 0.43 ns per element, which is the cost of writing the
+/// float32 output (explicit SIMD16 versions ran no faster); the whole model (135M values)
+/// takes 0.2-0.4 s of CPU including allocation.
 enum GGUFDequantizer {
     /// Per-block kernels: dequantize blocks `range` of `source` into `destination`, where block
     /// `b` writes elements `b * blockSize ..< (b + 1) * blockSize`.
@@ -62,11 +67,17 @@ struct UncheckedPointers: @unchecked Sendable {
     let destination: UnsafeMutablePointer<Float>
 }
 
-/// The float16 at `offset` of `block` as float32.
+/// The float16 at `offset` of `block` as float32. Normal numbers (every real scale) take a
+/// branch-free bit path; zero, subnormals, infinities and NaN the general decoder.
 @inline(__always)
 func loadHalf(_ block: UnsafeRawPointer, _ offset: Int) -> Float {
-    Float(halfBits: UInt16(littleEndian: block.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+    let bits = UInt16(littleEndian: block.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+    let magnitude = UInt32(bits & 0x7FFF)
+    guard magnitude >= 0x0400 && magnitude < 0x7C00 else { return Float(halfBits: bits) }
+    // Rebias the exponent from 15 to 127 (add 112 << 23) and widen the mantissa from 10 to 23 bits.
+    return Float(bitPattern: UInt32(bits & 0x8000) << 16 | ((magnitude << 13) + 0x3800_0000))
 }
+
 
 // MARK: - 32-element blocks
 

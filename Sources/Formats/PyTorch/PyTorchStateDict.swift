@@ -126,24 +126,29 @@ public struct PyTorchStateDict: Sendable {
     private static let wrapperKeys = ["state_dict", "model_state_dict", "model", "module", "net", "network", "weights"]
 
     /// The root dict if it holds tensors, else the first dict of tensors found breadth-first
-    /// (known wrapper keys first) within three levels of string keys.
+    /// (known wrapper keys first) within three levels of string keys. Each dict is visited
+    /// once, so a pickle whose dicts contain themselves cannot make this search explode.
     private static func findStateDict(_ root: PickleValue, machine: PickleMachine, file: String) throws -> ([String], PickleDict) {
         func isStateDict(_ dict: PickleDict) -> Bool {
             dict.values.contains { if case .tensor = $0 { true } else { false } }
                 && dict.values.allSatisfy { if case .tensor = $0 { true } else { $0 == .none } }
                 && dict.keys.allSatisfy { if case .string = $0 { true } else { false } }
         }
-        guard let top = machine.dict(root) else {
+        guard case let .dict(rootIndex) = root else {
             throw PyTorchError.notAStateDict(file: file, reason: "the checkpoint is \(root.kind), not a dict")
         }
-        var level: [([String], PickleDict)] = [([], top)]
+        var visited: Set<Int> = [rootIndex]
+        var level: [([String], Int)] = [([], rootIndex)]
         for _ in 0...3 {
-            if let found = level.first(where: { isStateDict($0.1) }) { return found }
-            var next: [([String], PickleDict)] = []
-            for (path, dict) in level {
-                var children: [(String, PickleDict)] = []
+            if let found = level.first(where: { isStateDict(machine.dicts[$0.1]) }) { return (found.0, machine.dicts[found.1]) }
+            var next: [([String], Int)] = []
+            for (path, index) in level {
+                let dict = machine.dicts[index]
+                var children: [(String, Int)] = []
                 for (key, value) in zip(dict.keys, dict.values) {
-                    if case let .string(name) = key, let child = machine.dict(value) { children.append((name, child)) }
+                    if case let .string(name) = key, case let .dict(child) = value, visited.insert(child).inserted {
+                        children.append((name, child))
+                    }
                 }
                 children.sort { first, second in
                     (wrapperKeys.firstIndex(of: first.0) ?? wrapperKeys.count) < (wrapperKeys.firstIndex(of: second.0) ?? wrapperKeys.count)
@@ -152,7 +157,7 @@ public struct PyTorchStateDict: Sendable {
             }
             level = next
         }
-        let keys = top.keys.prefix(8).map { if case let .string(text) = $0 { "'\(text)'" } else { $0.kind } }
+        let keys = machine.dicts[rootIndex].keys.prefix(8).map { if case let .string(text) = $0 { "'\(text)'" } else { $0.kind } }
         throw PyTorchError.notAStateDict(file: file, reason: "no dict of tensors at the top level (keys \(keys.joined(separator: ", "))) or under it")
     }
 
