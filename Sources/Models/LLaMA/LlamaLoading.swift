@@ -34,6 +34,34 @@ extension LlamaModel {
         return model
     }
 
+    /// Loads a LLaMA-architecture GGUF file (llama.cpp's format, e.g. SmolLM2's), dequantizing
+    /// every tensor to float32 as transformers' `from_pretrained(gguf_file:)` does.
+    ///
+    /// ```swift
+    /// let model = try LlamaModel.load(gguf: folder.appendingPathComponent("SmolLM2-135M-Instruct.Q4_1.gguf"))
+    /// ```
+    public static func load(gguf url: URL) throws -> LlamaModel {
+        try load(gguf: GGUFFile(url: url))
+    }
+
+    /// Builds a model from an open GGUF file; see `load(gguf:)` with a URL.
+    public static func load(gguf file: GGUFFile) throws -> LlamaModel {
+        let name = file.url.lastPathComponent
+        let architecture = file.metadata["general.architecture"]?.string ?? "(none)"
+        guard ["llama", "mistral"].contains(architecture) else {
+            throw DecoderLoadingError.unsupportedArchitecture(file: name, found: architecture)
+        }
+        guard let table = file.info("token_embd.weight") else {
+            throw DecoderLoadingError.missingTensor(file: name, name: "token_embd.weight")
+        }
+        let configuration = try LlamaConfiguration.fromGGUF(
+            file: name, architecture: architecture, vocabularySize: table.shape[0],
+            tieWordEmbeddings: file.info("output.weight") == nil) { file.metadata[$0]?.double }
+        return try load(configuration: configuration, file: name) { tensorName in
+            file.info(tensorName) == nil ? nil : try file.tensor(tensorName)
+        }
+    }
+
     /// Builds a model from llama.cpp's tensor names (`token_embd`, `blk.N.attn_q` ...), as
     /// transformers does when it reads a GGUF file: Q and K rows, which llama.cpp stores
     /// permuted for its interleaved rotary layout, are put back in Hugging Face's
@@ -69,13 +97,15 @@ extension LlamaModel {
 
 extension LlamaConfiguration {
     /// A configuration from GGUF metadata (`llama.block_count`, `llama.embedding_length`,
-    /// `llama.attention.head_count` ...), with the keys transformers maps. `value(key)` returns
-    /// a numeric metadata value; `vocabularySize` comes from the token table and
+    /// `llama.attention.head_count` ..., with `architecture` in place of `llama`), with the keys
+    /// transformers maps. `value(key)` returns a numeric metadata value; `vocabularySize` comes from the token table and
     /// `tieWordEmbeddings` from the absence of `output.weight`.
-    static func fromGGUF(file: String, vocabularySize: Int, tieWordEmbeddings: Bool,
-                         value: (String) -> Double?) throws -> LlamaConfiguration {
+    static func fromGGUF(file: String, architecture: String = "llama", vocabularySize: Int, tieWordEmbeddings: Bool,
+                         value lookUp: (String) -> Double?) throws -> LlamaConfiguration {
+        func value(_ key: String) -> Double? { lookUp(key.replacingOccurrences(of: "llama.", with: architecture + ".")) }
         func required(_ key: String) throws -> Int {
-            guard let number = value("llama." + key) else { throw DecoderLoadingError.missingMetadata(file: file, key: "llama." + key) }
+            let fullKey = architecture + "." + key
+            guard let number = lookUp(fullKey) else { throw DecoderLoadingError.missingMetadata(file: file, key: fullKey) }
             return Int(number)
         }
         let heads = try required("attention.head_count")
