@@ -39,7 +39,8 @@ import TestSupport
         }
 
         var sampler = Sampler.greedy
-        let expectedContinuation = try ints("greedy.output_ids")
+        // " Paris.\n\nThe answer": six tokens keep the debug-build test short.
+        let expectedContinuation = Array(try ints("greedy.output_ids").prefix(6))
         let result = generate(model: model, prompt: try ints("greedy.prompt_ids"),
                               maximumNewTokens: expectedContinuation.count, sampler: &sampler)
         #expect(result.tokens == expectedContinuation)

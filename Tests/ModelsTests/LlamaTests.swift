@@ -95,6 +95,26 @@ import TestSupport
         }
     }
 
+    @Test func ggufMetadataGivesTheConfiguration() throws {
+        let metadata: [String: Double] = [
+            "llama.block_count": 30, "llama.embedding_length": 576, "llama.feed_forward_length": 1536,
+            "llama.attention.head_count": 9, "llama.attention.head_count_kv": 3, "llama.rope.freq_base": 100000,
+            "llama.attention.layer_norm_rms_epsilon": Double(Float(1e-5)), "llama.context_length": 8192,
+            "tokenizer.ggml.bos_token_id": 1, "tokenizer.ggml.eos_token_id": 2,
+        ]
+        let configuration = try LlamaConfiguration.fromGGUF(file: "smol.gguf", vocabularySize: 49152,
+                                                            tieWordEmbeddings: true) { metadata[$0] }
+        #expect(configuration == LlamaConfiguration(
+            vocabularySize: 49152, hiddenSize: 576, intermediateSize: 1536, hiddenLayerCount: 30, attentionHeadCount: 9,
+            keyValueHeadCount: 3, rmsNormEpsilon: Double(Float(1e-5)), ropeTheta: 100000, maximumPositionCount: 8192,
+            tieWordEmbeddings: true, bosTokenID: 1, eosTokenIDs: [2]))
+        #expect(throws: DecoderLoadingError.missingMetadata(file: "smol.gguf", key: "llama.block_count")) {
+            try LlamaConfiguration.fromGGUF(file: "smol.gguf", vocabularySize: 10, tieWordEmbeddings: true) {
+                $0 == "llama.block_count" ? nil : metadata[$0]
+            }
+        }
+    }
+
     /// The causal-LM loss gradient of every parameter (tied head included) against central
     /// finite differences.
     @Test(arguments: [false, true])
