@@ -14,7 +14,10 @@ static void kernel_14x32(long kc, const float *a, const float *b, float *c, long
                          float alpha, float beta) {
     __m512 acc[MR][2];
     UNROLL for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-    UNROLL for (int i = 0; i < MR; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+    UNROLL for (int i = 0; i < MR; i++) { // the tile's 14 rows of 128 bytes, while the FMAs run
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + 31), _MM_HINT_T0);
+    }
     for (long p = 0; p < kc; p++, a += MR, b += NR) {
         const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
         UNROLL for (int i = 0; i < MR; i++) {

@@ -2,6 +2,8 @@
 #if defined(__x86_64__)
 #include "simd_x86.h"
 #include "vmath_levels.h"
+#include <stdint.h>
+#include <string.h>
 
 #pragma clang attribute push(__attribute__((target(AVX2_TARGET))), apply_to = function)
 #define VMATH_WIDTH 8

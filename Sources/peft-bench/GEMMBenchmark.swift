@@ -25,6 +25,7 @@ struct GEMMBenchmark: ParsableCommand {
     struct Report: Codable {
         let peakGflopsPerCore: Double
         let cpuLevel: String
+        let clock: BenchmarkClock
         let gemm: [Record]
     }
 
@@ -32,7 +33,7 @@ struct GEMMBenchmark: ParsableCommand {
         let allThreads = options.threads ?? Parallel.threadCount
         let peak = Timing.median((0..<3).map { _ in peft_fma_probe_gflops(0.2) })
         let level = String(cString: peft_cpu_level_name())
-        print("CPU level \(level), FMA peak \(BenchmarkReport.format(peak)) GFLOP/s per core")
+        print("CPU level \(level), FMA peak \(BenchmarkReport.format(peak)) GFLOP/s per core, \(options.clock) clock")
         var table = TextTable(columns: ["M", "K", "N", "threads", "GFLOP/s", "% of peak"])
         var records: [Record] = []
         let threadCounts = allThreads == 1 ? [1] : [1, allThreads]
@@ -42,7 +43,9 @@ struct GEMMBenchmark: ParsableCommand {
             let c = Tensor.zeros([shape.m, shape.n])
             for threads in threadCounts {
                 let seconds = withThreadCount(threads) {
-                    Timing.medianSeconds(repetitions: options.repetitions) { matmul(a, b, into: c) }
+                    Timing.medianSeconds(repetitions: options.repetitions, clock: options.clock, threads: threads) {
+                        matmul(a, b, into: c)
+                    }
                 }
                 let gflops = 2 * Double(shape.m * shape.k * shape.n) / seconds / 1e9
                 let record = Record(m: shape.m, k: shape.k, n: shape.n, threads: threads, gflops: gflops,
@@ -54,7 +57,8 @@ struct GEMMBenchmark: ParsableCommand {
         }
         print(table.rendered())
         if let path = options.json {
-            try BenchmarkReport.writeJSON(Report(peakGflopsPerCore: peak, cpuLevel: level, gemm: records), to: path)
+            let report = Report(peakGflopsPerCore: peak, cpuLevel: level, clock: options.clock, gemm: records)
+            try BenchmarkReport.writeJSON(report, to: path)
         }
     }
 

@@ -1,5 +1,7 @@
 import ArgumentParser
 
+extension BenchmarkClock: ExpressibleByArgument {}
+
 /// `peft-bench`: measurements of this machine and of SwiftPEFT's kernels. Each subcommand
 /// lives in its own file and reports through `BenchmarkReport` (table + JSON) with timings
 /// from `Timing`.
@@ -8,7 +10,7 @@ struct PeftBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "peft-bench",
         abstract: "Benchmarks SwiftPEFT's kernels on this machine (build with -c release).",
-        subcommands: [GEMMBenchmark.self])
+        subcommands: [GEMMBenchmark.self, OpsBenchmark.self, LoadBenchmark.self])
 }
 
 /// Options every benchmark subcommand shares.
@@ -21,6 +23,9 @@ struct BenchmarkOptions: ParsableArguments {
 
     @Option(name: .long, help: "Timed repetitions per measurement; the median is reported.")
     var repetitions: Int = 7
+
+    @Option(name: .long, help: "Clock: wall (elapsed) or cpu (process CPU time / threads, for shared machines).")
+    var clock: BenchmarkClock = .wall
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }

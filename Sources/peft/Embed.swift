@@ -16,6 +16,7 @@ struct Embed: ParsableCommand {
         """)
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var adapterOptions: AdapterOptions
     @Option(name: .long, help: "A text to embed (repeatable).") var text: [String] = []
     @Option(name: .long, help: "A UTF-8 file with one text per line.", completion: .file()) var input: String?
     @Option(name: .long, help: "Write the embeddings to this file instead of printing them.", completion: .file())
@@ -34,8 +35,7 @@ struct Embed: ParsableCommand {
         var texts = text
         if let input { texts += try readLines(input) }
         let folder = modelOptions.modelURL
-        let model = try BertModel.load(from: folder)
-        model.setTraining(false)
+        let model = try AdaptedModel(modelFolder: folder, adapterFolder: adapterOptions.adapterURL).encoder
         let tokenizer = try WordPieceTokenizer(folder: folder)
         var rows: [[Float]] = []
         for start in stride(from: 0, to: texts.count, by: batchSize) {

@@ -9,7 +9,11 @@ struct ModelOptions: ParsableArguments {
 
     var modelURL: URL { URL(fileURLWithPath: model) }
 
-    func validate() throws {
+    func validate() throws { try Self.validateFolder(model) }
+
+    /// Checks that `model` is a folder with a config.json.
+    static func validateFolder(_ model: String) throws {
+        let modelURL = URL(fileURLWithPath: model)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory) else {
             throw ValidationError("--model: no such folder: \(model)")

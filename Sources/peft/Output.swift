@@ -26,14 +26,18 @@ func formatCount(_ count: Int) -> String {
     return result
 }
 
-/// Rows as an aligned plain-text table with a header rule.
+/// Rows as an aligned plain-text table with a header rule. Columns whose cells all start with a
+/// digit are right-aligned, others left-aligned.
 func formatTable(_ header: [String], _ rows: [[String]]) -> String {
     let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+    let numeric = header.indices.map { column in
+        !rows.isEmpty && rows.allSatisfy { $0[column].first?.isNumber ?? false }
+    }
     func line(_ cells: [String]) -> String {
-        zip(cells, widths).enumerated().map { index, pair in
-            index == 0 ? pair.0.padding(toLength: pair.1, withPad: " ", startingAt: 0)
-                : String(repeating: " ", count: pair.1 - pair.0.count) + pair.0
-        }.joined(separator: "  ")
+        cells.indices.map { column in
+            let padding = String(repeating: " ", count: widths[column] - cells[column].count)
+            return numeric[column] ? padding + cells[column] : cells[column] + padding
+        }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
     }
     return ([line(header), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")] + rows.map(line))
         .joined(separator: "\n")

@@ -17,7 +17,7 @@ import TestSupport
         return folder.appendingPathComponent(name)
     }
 
-    /// Python's safetensors wrote one tensor of every dtype (scripts/fixtures/safetensors.py).
+    /// Python's safetensors wrote one tensor of every dtype (scripts/fixtures/safetensors_files.py).
     @Test func readsEveryDTypeWrittenByPython() throws {
         let expected = try decodeJSONFile(Expected.self, from: fixtureURL("safetensors_all_dtypes.json"))
         let file = try SafetensorsFile(url: fixtureURL("safetensors_all_dtypes.safetensors"))
@@ -107,7 +107,7 @@ import TestSupport
         #expect(headerLength % 8 == 0)
     }
 
-    /// The file Swift writes for these tensors is committed; scripts/fixtures/safetensors.py
+    /// The file Swift writes for these tensors is committed; scripts/fixtures/safetensors_files.py
     /// checks that Python's `safe_open` reads it. `UPDATE_FIXTURES=1` rewrites it.
     @Test func writerMatchesCommittedFixture() throws {
         let tensors: [String: Tensor] = [

@@ -54,8 +54,9 @@ void peft_vexp(const float *src, float *dst, long count);
 void peft_vtanh(const float *src, float *dst, long count);
 void peft_verf(const float *src, float *dst, long count);
 
-/// Peak single-core FMA throughput in GFLOP/s, measured for about `seconds` by a
-/// register-resident loop of 12 independent FMA chains at the selected level's vector width.
+/// Peak single-core FMA throughput in GFLOP/s, measured for about `seconds` of the calling
+/// thread's CPU time (so other processes on the core do not lower it) by a register-resident
+/// loop of 12 independent FMA chains at the selected level's vector width.
 double peft_fma_probe_gflops(double seconds);
 
 #ifdef __cplusplus
