@@ -8,8 +8,7 @@ import TestSupport
 
 /// The checkpoint of EfficientNet-Lite0 in the asset cache, or nil when it is absent.
 func efficientNetLite0URL() throws -> URL? {
-    if FileManager.default.fileExists(atPath: "/tmp/effl/lite0.safetensors") { return URL(fileURLWithPath: "/tmp/effl/lite0.safetensors") }  // TEMPORARY
-    return try assetURL("efficientnet-lite0/efficientnet-lite0-57934424.pth")
+    try assetURL("efficientnet-lite0/efficientnet-lite0-57934424.pth")
 }
 
 /// EfficientNet-Lite0 loaded from the real checkpoint, in evaluation mode.

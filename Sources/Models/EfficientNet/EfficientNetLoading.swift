@@ -54,6 +54,7 @@ extension EfficientNet {
     private static func readStateDict(_ url: URL) throws -> [String: Tensor] {
         switch url.pathExtension.lowercased() {
         case "safetensors": return try SafetensorsFile(url: url).tensors()
+        case "pth", "pt", "bin": return try PyTorchStateDict(url: url).tensors()
         default: throw EfficientNetLoadingError.unsupportedFile(path: url.path)
         }
     }
