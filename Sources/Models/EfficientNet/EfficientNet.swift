@@ -44,7 +44,7 @@ public final class EfficientNet: Module, UnaryLayer {
     public func features(_ images: Tensor /* [N, 3, H, W] */) -> Tensor {
         precondition(images.rank == 4 && images.shape[1] == 3,
                      "EfficientNet: images \(images.shape) must be [N, 3, H, W]")
-        var x = layer("_bn0")(samePaddingConvolution(self, "_conv_stem", images)).relu6()
+        var x = layer("_bn0")(samePaddingConvolution(self, "_conv_stem", images, kernelSize: 3, stride: 2)).relu6()
         let blocks = child("_blocks")!
         let count = blocks.childNames.count
         for (index, name) in blocks.childNames.enumerated() {

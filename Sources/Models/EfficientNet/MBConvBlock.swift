@@ -42,7 +42,8 @@ public final class MBConvBlock: Module {
         if settings.expandRatio != 1 {
             x = layer("_bn0")(layer("_expand_conv")(x)).relu6()
         }
-        x = layer("_bn1")(samePaddingConvolution(self, "_depthwise_conv", x)).relu6()
+        x = layer("_bn1")(samePaddingConvolution(self, "_depthwise_conv", x,
+                                                         kernelSize: settings.kernelSize, stride: settings.stride)).relu6()
         x = layer("_bn2")(layer("_project_conv")(x))
         guard settings.hasSkip else { return x }
         if isTraining && dropConnectRate > 0 {
@@ -71,18 +72,18 @@ func makeSamePaddingConv2d(inputChannels: Int, outputChannels: Int, kernelSize: 
                   stride: (stride, stride), padding: (padding, padding), groups: groups, bias: false)
 }
 
-/// Applies `owner`'s convolution child `name` with TensorFlow "same" padding: the output
-/// has ceil(H / stride) rows, and an odd total padding puts the extra row at the bottom
-/// (the extra column at the right).
-func samePaddingConvolution(_ owner: Module, _ name: String, _ x: Tensor /* [N, C, H, W] */) -> Tensor {
-    let convolution = owner.child(name, as: Conv2d.self)
-    guard convolution.padding == (0, 0) else { return owner.layer(name)(x) }
+/// Applies `owner`'s convolution child `name` (kernel `kernelSize`, stride `stride`) with
+/// TensorFlow "same" padding: the output has ceil(H / stride) rows, and an odd total padding
+/// puts the extra row at the bottom (the extra column at the right). The child is called
+/// through `layer(_:)`, so an adapter that replaces it (LoRA on a convolution) still works.
+func samePaddingConvolution(_ owner: Module, _ name: String, _ x: Tensor /* [N, C, H, W] */,
+                            kernelSize: Int, stride: Int) -> Tensor {
+    guard stride > 1 else { return owner.layer(name)(x) }   // built with symmetric padding
     var padded = x
-    for (axis, kernel, stride) in [(2, convolution.kernelSize.0, convolution.stride.0),
-                                   (3, convolution.kernelSize.1, convolution.stride.1)] {
+    for axis in [2, 3] {
         let size = x.shape[axis]
         let outputs = (size + stride - 1) / stride
-        let total = max((outputs - 1) * stride + kernel - size, 0)
+        let total = max((outputs - 1) * stride + kernelSize - size, 0)
         padded = padded.padded(axis: axis, before: total / 2, after: total - total / 2)
     }
     return owner.layer(name)(padded)
