@@ -36,6 +36,11 @@ public final class BertModel: Module, VirtualTokenHost {
                        attentionHeadCount: configuration.attentionHeadCount)
     }
 
+    public var wordEmbeddingTable: Tensor? {
+        let table = module(at: "embeddings.word_embeddings")
+        return table?.optionalParameter("weight") ?? table?.child("base_layer")?.optionalParameter("weight")
+    }
+
     /// With prompt tuning attached (`prompt_encoder`), the n virtual tokens come first in
     /// `lastHiddenState` and the pooled output reads the first of them, as in PEFT.
     public struct Output {

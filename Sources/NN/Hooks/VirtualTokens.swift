@@ -33,6 +33,8 @@ public protocol VirtualTokenSource: AnyObject {
 /// ```
 public protocol VirtualTokenHost: Module {
     var promptGeometry: PromptGeometry { get }
+    /// The word embedding table [V, C] (prompt tuning starts from its rows for TEXT init).
+    var wordEmbeddingTable: Tensor? { get }
 }
 
 extension VirtualTokenHost {

@@ -60,7 +60,7 @@ public struct PromptTuningConfiguration: PromptLearningConfiguration, Equatable 
         case .random:
             table = .randomNormal([n, c], generator: &generator)
         case .sampleVocabulary, .text:
-            guard let words = wordEmbeddings(of: host) else {
+            guard let words = host.wordEmbeddingTable else {
                 throw AdapterError.unsupportedModule(path: "", type: "\(type(of: host)) without a word embedding table, for prompt_tuning_init")
             }
             var ids: [Int]
@@ -74,11 +74,6 @@ public struct PromptTuningConfiguration: PromptLearningConfiguration, Equatable 
             table = Tensor.withoutGradient { embedding(words, indices: ids, shape: [n]).contiguous() }.detached()
         }
         return PromptTable(kind: .prompt, table: table)
-    }
-
-    /// The host's largest token table (BERT's `word_embeddings`).
-    private func wordEmbeddings(of host: Module) -> Tensor? {
-        host.namedModules().compactMap { $0.module as? Embedding }.max { $0.count < $1.count }?.weight
     }
 }
 
