@@ -23,7 +23,6 @@ struct FieldReader {
     func positiveInteger(_ key: String) throws -> Int? {
         try value(key, "a positive integer") { $0.intValue.flatMap { $0 > 0 ? $0 : nil } }
     }
-    func number(_ key: String) throws -> Double? { try value(key, "a number", \.doubleValue) }
     func bool(_ key: String) throws -> Bool? { try value(key, "a boolean", \.boolValue) }
     func string(_ key: String) throws -> String? { try value(key, "a string", \.stringValue) }
     func strings(_ key: String) throws -> [String]? {
@@ -37,12 +36,6 @@ struct FieldReader {
             value.intValue.map { [$0] } ?? value.arrayValue.flatMap { $0.map(\.intValue) as? [Int] }
         }
     }
-    func stringOrStrings(_ key: String) throws -> [String]? {
-        try value(key, "a string or a list of strings") { value in
-            value.stringValue.map { [$0] } ?? value.arrayValue.flatMap { $0.map(\.stringValue) as? [String] }
-        }
-    }
-
     /// Refuses options that change the computation but are not implemented.
     func refuse(_ keys: Set<String>) throws {
         for key in keys.sorted() {
@@ -68,11 +61,8 @@ struct FileFields: Equatable, Sendable {
     }
 
     /// Fields set to something meaningful that the configuration does not read.
-    func ignored(used: Set<String>, harmless: [String: JSONValue] = [:]) -> [String] {
-        fields.compactMap { key, value in
-            if used.contains(key) || Self.bookkeeping.contains(key) || value.isEmptyDefault { return nil }
-            return harmless[key] == value ? nil : key
-        }.sorted()
+    func ignored(used: Set<String>) -> [String] {
+        fields.keys.filter { !used.contains($0) && !Self.bookkeeping.contains($0) && !fields[$0]!.isEmptyDefault }.sorted()
     }
 }
 
