@@ -1,12 +1,13 @@
 """Loads adapters written by SwiftPEFT into Python PEFT and compares outputs.
 
-The Swift test suite SwiftAdapterExportTests writes .cache/swift-adapters/<case>/ with
+The Swift test suites SwiftAdapterExportTests and the exportForPython tests of IA3Tests,
+PromptTuningTests and PrefixTuningTests write .cache/swift-adapters/<case>/ with
 adapter_config.json, adapter_model.safetensors and reference.safetensors (tiny models' base
 weights as `base.<key>`, the input and SwiftPEFT's output). For each case this script builds
 the same base model, loads the adapter with PeftModel.from_pretrained, requires no missing or
 unexpected adapter keys, and checks that the outputs agree within 1e-4.
 
-Run: swift test --filter SwiftAdapterExportTests && HF_HUB_OFFLINE=1 python scripts/check_swift_adapters.py
+Run: swift test --filter 'SwiftAdapterExportTests|exportForPython' && HF_HUB_OFFLINE=1 python scripts/check_swift_adapters.py
 """
 import os
 import sys
@@ -14,6 +15,8 @@ import sys
 sys.path = [p for p in sys.path if os.path.abspath(p or ".") != os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")]
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))
 from peft_lora import MINILM, ROOT, TinyConv, TinyMLP  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))   # peft_lora dropped it
+from peft_methods import allow_prefix_tuning  # noqa: E402
 
 import torch  # noqa: E402
 from peft import PeftModel  # noqa: E402
@@ -24,11 +27,21 @@ FOLDER = os.path.join(ROOT, ".cache", "swift-adapters")
 
 
 def check_keys(folder, model, name):
-    """Loading the adapter state dict again reports what did not fit."""
-    result = set_peft_model_state_dict(model, load_file(os.path.join(folder, "adapter_model.safetensors")))
-    missing = [k for k in result.missing_keys if "lora_" in k or "modules_to_save" in k]
-    if missing or result.unexpected_keys:
-        raise SystemExit(f"{name}: missing {missing}, unexpected {result.unexpected_keys}")
+    """Loading the adapter state dict again reports what did not fit. Prompt learning keeps its
+    table outside the module tree (`prompt_embeddings` is loaded into the prompt encoder
+    separately), so there the table itself is compared."""
+    saved = load_file(os.path.join(folder, "adapter_model.safetensors"))
+    result = set_peft_model_state_dict(model, saved)
+    missing = [k for k in result.missing_keys if any(part in k for part in ("lora_", "ia3_l", "modules_to_save"))]
+    unexpected = list(result.unexpected_keys)
+    if model.active_peft_config.is_prompt_learning:
+        table = model.prompt_encoder[model.active_adapter].embedding.weight
+        if not torch.equal(table.detach(), saved["prompt_embeddings"]):
+            raise SystemExit(f"{name}: prompt_embeddings not loaded into the prompt encoder")
+        missing = [k for k in missing if not k.startswith("prompt_encoder.")]
+        unexpected = [k for k in unexpected if k != "prompt_embeddings"]
+    if missing or unexpected:
+        raise SystemExit(f"{name}: missing {missing}, unexpected {unexpected}")
 
 
 def main():
@@ -42,6 +55,7 @@ def main():
         if name.startswith("minilm"):
             from transformers import AutoModelForSequenceClassification
             base = AutoModelForSequenceClassification.from_pretrained(MINILM, num_labels=2)
+            allow_prefix_tuning(base.bert)
             model = PeftModel.from_pretrained(base, folder).eval()
             check_keys(folder, model, name)
             ids = reference["input_ids"].long()

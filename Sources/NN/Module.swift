@@ -57,6 +57,12 @@ open class Module {
         parameterNames.removeAll { $0 == name }
     }
 
+    /// Removes a child module (for example an attached adapter that is unloaded).
+    public func removeChild(_ name: String) {
+        childTable[name] = nil
+        childNames.removeAll { $0 == name }
+    }
+
     public func parameter(_ name: String) -> Tensor {
         guard let tensor = parameterTable[name] else {
             preconditionFailure("\(type(of: self)) has no parameter '\(name)'; it has \(parameterNames)")

@@ -6,8 +6,11 @@ extension PeftModel {
     /// the forward pass then costs what the base model costs.
     public func merge(adapterNames names: [String]? = nil) throws {
         let selected = names ?? [activeAdapter]
-        for name in selected where configurations[name] == nil {
-            throw AdapterError.unknownAdapter(name: name, known: adapterNames)
+        for name in selected {
+            guard let configuration = configurations[name] else { throw AdapterError.unknownAdapter(name: name, known: adapterNames) }
+            guard configuration.isMergeable else {
+                throw AdapterError.incompatibleAdapters(reason: "\(configuration.peftType.rawValue) adapter '\(name)' cannot be merged into the weights")
+            }
         }
         for (_, layer) in adapterLayers {
             try layer.merge(adapterNames: selected.filter(layer.adapterNames.contains))
@@ -37,6 +40,7 @@ extension PeftModel {
 
     private func unwrap(keepingActiveCopies: Bool) -> Module {
         for (path, layer) in adapterLayers.reversed() { model.replaceModule(at: path, with: layer.baseLayer) }
+        for (path, _) in attachedAdapters.reversed() { detach(at: path) }
         for (path, wrapper) in modulesToSaveWrappers.reversed() {
             model.replaceModule(at: path, with: keepingActiveCopies ? wrapper.current : wrapper.originalModule)
         }
@@ -65,7 +69,7 @@ extension PeftModel {
     /// The key a tensor has in the plain model, or nil for adapter tensors and unused copies.
     func baseModelKey(forPath path: String) -> String? {
         var components = path.split(separator: ".").map(String.init)
-        if components.contains(where: LoRALayer.adapterComponentNames.contains) || components.contains("original_module") {
+        if components.contains(where: PeftType.adapterComponentNames.contains) || components.contains("original_module") {
             return nil
         }
         if let index = components.firstIndex(of: "modules_to_save") {

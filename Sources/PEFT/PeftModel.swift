@@ -42,6 +42,11 @@ public final class PeftModel {
         model.namedModules().compactMap { path, module in (module as? any AdapterLayer).map { (path, $0) } }
     }
 
+    /// Attached adapter containers (bottleneck adapters, prompt encoders) by path.
+    public var attachedAdapters: [(path: String, container: any AttachedAdapter)] {
+        model.namedModules().compactMap { path, module in (module as? any AttachedAdapter).map { (path, $0) } }
+    }
+
     /// `modules_to_save` wrappers by path.
     public var modulesToSaveWrappers: [(path: String, wrapper: ModulesToSaveWrapper)] {
         model.namedModules().compactMap { path, module in (module as? ModulesToSaveWrapper).map { (path, $0) } }
@@ -52,16 +57,10 @@ public final class PeftModel {
     public func addAdapter(_ name: String, configuration: some AdapterConfiguration,
                            generator: inout RandomGenerator) throws {
         guard configurations[name] == nil else { throw AdapterError.duplicateAdapter(name: name) }
-        let paths = configuration.targets.targetPaths(in: model, taskType: configuration.taskType)
-        guard !paths.isEmpty else {
-            throw AdapterError.noTargetFound(targets: "\(configuration.targets.targetModules.map { "\($0.json)" } ?? "none")",
-                                             examplePaths: model.namedModules().map(\.path).filter { !$0.isEmpty })
+        if let other = configurations.values.first, other.peftType != configuration.peftType {
+            throw AdapterError.incompatibleAdapters(reason: "a \(configuration.peftType.rawValue) adapter cannot join \(other.peftType.rawValue) adapters on one model")
         }
-        for path in paths {
-            let module = model.module(at: path)!
-            let layer = try configuration.adapt(module, path: path, adapterName: name, generator: &generator)
-            if layer !== module { model.replaceModule(at: path, with: layer) }
-        }
+        let paths = try configuration.inject(into: model, adapterName: name, generator: &generator)
         for path in modulesToSavePaths(configuration) {
             let wrapper = (model.module(at: path) as? ModulesToSaveWrapper) ?? {
                 let made = ModulesToSaveWrapper(original: model.module(at: path)!)
@@ -70,7 +69,7 @@ public final class PeftModel {
             }()
             try wrapper.addCopy(for: name, path: path)
         }
-        configurations[name] = configuration.resolvingTargets(paths)
+        configurations[name] = try configuration.resolvingTargets(paths).resolved(for: model)
         adapterNames.append(name)
         if adapterNames.count == 1 { activeAdapter = name }
         applyActiveAdapter()
@@ -108,6 +107,7 @@ public final class PeftModel {
 
     private func setAdaptersDisabled(_ disabled: Bool) {
         for (_, layer) in adapterLayers { layer.isAdapterDisabled = disabled }
+        for (_, container) in attachedAdapters { container.isAdapterDisabled = disabled }
         for (_, wrapper) in modulesToSaveWrappers { wrapper.isAdapterDisabled = disabled }
     }
 
@@ -118,6 +118,10 @@ public final class PeftModel {
             if layer.mergedAdapters.contains(name) { layer.unmerge() }
             layer.deleteAdapter(name)
             if layer.adapterNames.isEmpty { model.replaceModule(at: path, with: layer.baseLayer) }
+        }
+        for (path, container) in attachedAdapters where container.adapterNames.contains(name) {
+            container.deleteAdapter(name)
+            if container.adapterNames.isEmpty { detach(at: path) }
         }
         for (path, wrapper) in modulesToSaveWrappers where wrapper.adapterNames.contains(name) {
             wrapper.deleteCopy(for: name)
@@ -134,6 +138,9 @@ public final class PeftModel {
     /// its `bias` option names (nothing trains in inference mode).
     func applyActiveAdapter() {
         for (_, layer) in adapterLayers { layer.activeAdapters = layer.adapterNames.contains(activeAdapter) ? [activeAdapter] : [] }
+        for (_, container) in attachedAdapters {
+            container.activeAdapters = container.adapterNames.contains(activeAdapter) ? [activeAdapter] : []
+        }
         for (_, wrapper) in modulesToSaveWrappers { wrapper.activeAdapter = activeAdapter }
         model.freeze()
         guard let configuration = configurations[activeAdapter], !configuration.inferenceMode else { return }
@@ -152,7 +159,7 @@ public final class PeftModel {
     /// `x.modules_to_save.<a>.weight` -> `x.weight`; nil when the path is not the adapter's.
     func savedKey(forPath path: String, adapter: String) -> String? {
         var components = path.split(separator: ".").map(String.init)
-        let owners = Set(LoRALayer.adapterComponentNames + ["modules_to_save"])
+        let owners = PeftType.adapterComponentNames.union(["modules_to_save"])
         guard let index = components.indices.dropLast().first(where: { owners.contains(components[$0]) && components[$0 + 1] == adapter })
         else { return nil }
         switch components[index] {
@@ -161,5 +168,11 @@ public final class PeftModel {
         default: components.remove(at: index + 1)
         }
         return components.joined(separator: ".")
+    }
+
+    /// Removes the attached container at `path` from its parent.
+    func detach(at path: String) {
+        let components = path.split(separator: ".").map(String.init)
+        model.module(at: components.dropLast().joined(separator: "."))?.removeChild(components.last!)
     }
 }

@@ -59,7 +59,7 @@ import Testing
         }
         #expect(throws: AdapterError.invalidField(file: "a.json", key: "r", expected: "a positive integer")) { try decode(#"{"r": "eight"}"#) }
         #expect(throws: AdapterError.unsupportedOption(key: "lora_bias", value: "bool(true)")) { try decode(#"{"lora_bias": true}"#) }
-        #expect(throws: AdapterError.unsupportedMethod(file: "a.json", peftType: "IA3")) { try decode(#"{"peft_type": "IA3"}"#) }
+        #expect(throws: AdapterError.unsupportedMethod(file: "a.json", peftType: "LOHA")) { try decode(#"{"peft_type": "LOHA"}"#) }
     }
 
     @Test func adapterThatDoesNotFitNamesKeysAndShapes() throws {

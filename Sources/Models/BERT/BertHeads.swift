@@ -49,8 +49,10 @@ public final class BertForTokenClassification: Module {
 
 /// Sentence embeddings as sentence-transformers computes them for all-MiniLM-L6-v2:
 /// attention-masked mean pooling of the last hidden state, then L2 normalisation.
+/// Virtual tokens of prompt tuning are left out of the mean.
 public func sentenceEmbeddings(_ model: BertModel, _ batch: TokenBatch) -> Tensor {
-    let hidden = model(batch).lastHiddenState   // [B, T, C]
+    var hidden = model(batch).lastHiddenState   // [B, n + T, C]
+    if hidden.shape[1] > batch.length { hidden = hidden.sliced(axis: 1, (hidden.shape[1] - batch.length)..<hidden.shape[1]) }
     let mask = Tensor(batch.attentionMask.map(Float.init), shape: [batch.batchSize, batch.length, 1])   // [B, T, 1]
     let summed = (hidden * mask).sum(axes: [1])   // [B, C]
     let counts = mask.sum(axes: [1]).clamped(min: 1e-9, max: .greatestFiniteMagnitude)   // [B, 1]

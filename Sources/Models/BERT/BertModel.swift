@@ -12,7 +12,7 @@ import TensorCore
 /// let model = try BertModel.load(from: folder)          // e.g. all-MiniLM-L6-v2
 /// let hidden = model(batch).lastHiddenState              // [B, T, C]
 /// ```
-public final class BertModel: Module {
+public final class BertModel: Module, VirtualTokenHost {
     public let configuration: BertConfiguration
 
     public init(configuration: BertConfiguration, pooler: Bool = true) {
@@ -31,18 +31,40 @@ public final class BertModel: Module {
         }
     }
 
+    public var promptGeometry: PromptGeometry {
+        PromptGeometry(tokenDimensions: configuration.hiddenSize, layerCount: configuration.hiddenLayerCount,
+                       attentionHeadCount: configuration.attentionHeadCount)
+    }
+
+    public var wordEmbeddingTable: Tensor? {
+        let table = module(at: "embeddings.word_embeddings")
+        return table?.optionalParameter("weight") ?? table?.child("base_layer")?.optionalParameter("weight")
+    }
+
+    /// With prompt tuning attached (`prompt_encoder`), the n virtual tokens come first in
+    /// `lastHiddenState` and the pooled output reads the first of them, as in PEFT.
     public struct Output {
-        public let lastHiddenState: Tensor   // [B, T, C]
+        public let lastHiddenState: Tensor   // [B, n + T, C] (n = 0 without prompt tuning)
         public let pooled: Tensor?           // [B, C]: tanh(dense(first token))
     }
 
     public func callAsFunction(_ batch: TokenBatch) -> Output {
-        // Padding mask as an additive bias on the attention scores: [B, 1, 1, T].
-        let mask = Tensor(batch.attentionMask.map { $0 == 0 ? -1e9 : 0 }, shape: [batch.batchSize, 1, 1, batch.length])
-        var hidden = child("embeddings", as: BertEmbeddings.self)(batch)
+        let source = virtualTokenSource
+        let virtualCount = source?.virtualTokenCount ?? 0
+        let prompt = source?.promptEmbeddings(batchSize: batch.batchSize)   // [B, n, C] or nil
+        // Padding mask as an additive bias on the attention scores: [B, 1, 1, n + T], virtual
+        // tokens always visible.
+        let keyLength = virtualCount + batch.length
+        let maskValues = (0..<batch.batchSize).flatMap { row -> [Float] in
+            [Float](repeating: 0, count: virtualCount)
+                + batch.attentionMask[row * batch.length..<(row + 1) * batch.length].map { $0 == 0 ? -1e9 : 0 }
+        }
+        let mask = Tensor(maskValues, shape: [batch.batchSize, 1, 1, keyLength])
+        var hidden = child("embeddings", as: BertEmbeddings.self)(batch, prompt: prompt, positionOffset: prompt == nil ? virtualCount : 0)
         let layers = child("encoder")!.child("layer")!
-        for name in layers.childNames {
-            hidden = layers.child(name, as: BertLayer.self)(hidden, mask: mask)
+        for (index, name) in layers.childNames.enumerated() {
+            let prefix = source?.attentionPrefix(layerIndex: index, batchSize: batch.batchSize)
+            hidden = layers.child(name, as: BertLayer.self)(hidden, mask: mask, prefix: prefix)
         }
         let pooled = child("pooler").map { pooler in
             pooler.layer("dense")(hidden.sliced(axis: 1, 0..<1).squeezed(1)).tanh()

@@ -53,23 +53,30 @@ public struct AdapterFile {
 }
 
 extension PeftModel {
-    /// The adapter's tensors under PEFT's saved keys (`base_model.model.<path>.lora_A.weight`),
-    /// including `modules_to_save` copies and the biases its `bias` option trains.
+    /// The adapter's tensors under PEFT's saved keys (`base_model.model.<path>.lora_A.weight`,
+    /// `prompt_embeddings`), including `modules_to_save` copies and the biases its `bias` option trains.
     public func adapterStateDict(adapterName: String? = nil) throws -> [String: Tensor] {
         let name = adapterName ?? activeAdapter
         guard let configuration = configurations[name] else { throw AdapterError.unknownAdapter(name: name, known: adapterNames) }
         var result: [String: Tensor] = [:]
         let parameters = Dictionary(model.namedParameters().map { ($0.path, $0.tensor) }, uniquingKeysWith: { first, _ in first })
-        for (path, key) in savedKeyMap(adapter: name, configuration: configuration) {
-            result[AdapterFile.keyPrefix + key] = parameters[path]!
+        for (path, key) in savedKeyMap(adapter: name, configuration: configuration) { result[key] = parameters[path]! }
+        for encoder in promptEncoders(holding: name) {
+            result.merge(encoder.savedTensors(adapter: name)) { first, _ in first }
         }
         return result
     }
 
-    /// Saved key (without prefix) -> in-memory path, for one adapter.
+    /// Full saved key -> in-memory path, for the tensors of one adapter that are saved as they are.
     func savedKeyMap(adapter: String, configuration: any AdapterConfiguration) -> [(path: String, key: String)] {
-        adapterParameterPaths(adapter).map { ($0.path, $0.savedKey) }
-            + configuration.extraTrainableParameterPaths(in: model).map { ($0, $0) }
+        let prefix = configuration.savedKeyPrefix
+        let plain = adapterParameterPaths(adapter).filter { !$0.path.split(separator: ".").contains(Substring(PromptEncoder.componentName)) }
+        return plain.map { ($0.path, prefix + $0.savedKey) }
+            + configuration.extraTrainableParameterPaths(in: model).map { ($0, prefix + $0) }
+    }
+
+    func promptEncoders(holding adapter: String) -> [PromptEncoder] {
+        attachedAdapters.compactMap { $0.container as? PromptEncoder }.filter { $0.adapterNames.contains(adapter) }
     }
 
     /// Loads saved tensors into an existing adapter. Throws `keysMismatch` with the missing and
@@ -77,25 +84,29 @@ extension PeftModel {
     public func loadAdapterStateDict(_ tensors: [String: Tensor], adapterName: String? = nil, file: String = "state dict") throws {
         let name = adapterName ?? activeAdapter
         guard let configuration = configurations[name] else { throw AdapterError.unknownAdapter(name: name, known: adapterNames) }
-        let expected = Dictionary(savedKeyMap(adapter: name, configuration: configuration).map { (AdapterFile.keyPrefix + $0.key, $0.path) },
+        let expected = Dictionary(savedKeyMap(adapter: name, configuration: configuration).map { ($0.key, $0.path) },
                                   uniquingKeysWith: { first, _ in first })
-        let missing = expected.keys.filter { tensors[$0] == nil }.sorted()
-        let unexpected = tensors.keys.filter { expected[$0] == nil }.sorted()
+        let encoders = promptEncoders(holding: name)
+        let promptShapes = encoders.reduce(into: [String: [Int]]()) { $0.merge($1.savedShapes(adapter: name)) { first, _ in first } }
+        let missing = (Array(expected.keys) + Array(promptShapes.keys)).filter { tensors[$0] == nil }.sorted()
+        let unexpected = tensors.keys.filter { expected[$0] == nil && promptShapes[$0] == nil }.sorted()
         guard missing.isEmpty, unexpected.isEmpty else {
             throw AdapterError.keysMismatch(file: file, missing: missing, unexpected: unexpected)
+        }
+        for (key, shape) in promptShapes where tensors[key]!.shape != shape {
+            throw AdapterError.shapeMismatch(module: PromptEncoder.componentName, key: key, expected: shape, found: tensors[key]!.shape)
         }
         let parameters = Dictionary(model.namedParameters().map { ($0.path, $0.tensor) }, uniquingKeysWith: { first, _ in first })
         for (key, path) in expected {
             let (current, loaded) = (parameters[path]!, tensors[key]!)
             guard current.shape == loaded.shape else {
-                let module = path.split(separator: ".").prefix { !LoRALayer.adapterComponentNames.contains(String($0)) && $0 != "modules_to_save" }
+                let module = path.split(separator: ".").prefix { !PeftType.adapterComponentNames.contains(String($0)) && $0 != "modules_to_save" }
                 throw AdapterError.shapeMismatch(module: module.joined(separator: "."), key: key, expected: current.shape, found: loaded.shape)
             }
         }
-        for (key, path) in expected {
-            let loaded = tensors[key]!
-            model.replaceTensor(at: path, with: loaded.dtype == .float32 ? loaded.copied() : loaded.converted(to: .float32))
-        }
+        for (key, path) in expected { model.replaceTensor(at: path, with: asFloat32(tensors[key]!)) }
+        for encoder in encoders { encoder.load(tensors.mapValues(asFloat32), adapter: name) }
+        applyActiveAdapter()
     }
 
     /// Writes `adapter_config.json` and `adapter_model.safetensors` for one adapter.
@@ -141,4 +152,9 @@ extension PeftModel {
         peft.applyActiveAdapter()
         return peft
     }
+}
+
+/// A fresh float32 copy of a loaded tensor.
+func asFloat32(_ tensor: Tensor) -> Tensor {
+    tensor.dtype == .float32 ? tensor.copied() : tensor.converted(to: .float32)
 }

@@ -37,6 +37,7 @@ public enum LoRABias: String, Sendable {
 /// ```
 public struct LoRAConfiguration: AdapterConfiguration, Equatable {
     public static let peftType = PeftType.lora
+    public var peftType: PeftType { .lora }
 
     public var rank: Int                              // r
     public var alpha: Double                          // lora_alpha

@@ -8,7 +8,7 @@ import TensorCore
 /// ```swift
 /// let vectors = loraEmbedding(ids, shape: [B, T])   // -> [B, T, C]
 /// ```
-public final class LoRAEmbedding: LoRALayer {
+public final class LoRAEmbedding: LoRALayer, TokenEmbeddingLayer {
     init(base: Embedding) {
         super.init(base: base)
     }
