@@ -90,7 +90,7 @@ struct Inspect: ParsableCommand {
         let fields = try configuration.json.mapValues { String(decoding: try encoder.encode($0), as: UTF8.self) }
         var summary: [String: Any] = [
             "path": folder.path,
-            "peft_type": type(of: configuration).peftType.rawValue,
+            "peft_type": configuration.peftType.rawValue,
             "task_type": configuration.taskType ?? "",
             "ignored_fields": configuration.ignoredFields,
             "saved_tensors": file.tensors.count,
@@ -108,7 +108,7 @@ struct Inspect: ParsableCommand {
             summary["trainable_percent"] = report!.percentage
         }
         if json { return summary }
-        print("adapter: \(folder.path) (\(type(of: configuration).peftType.rawValue)\(configuration.taskType.map { ", task \($0)" } ?? ""))")
+        print("adapter: \(folder.path) (\(configuration.peftType.rawValue)\(configuration.taskType.map { ", task \($0)" } ?? ""))")
         print(formatTable(["field", "value"], fields.sorted { $0.key < $1.key }.map { [$0.key, $0.value] }))
         if !configuration.ignoredFields.isEmpty {
             print("ignored fields (kept in the file, not used): \(configuration.ignoredFields.joined(separator: ", "))")
