@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Formats", targets: ["Formats"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "Training", targets: ["Training"]),
         .executable(name: "peft", targets: ["peft"]),
         .executable(name: "peft-bench", targets: ["peft-bench"]),
     ],
@@ -21,8 +22,9 @@ let package = Package(
         .target(name: "NN", dependencies: ["TensorCore"]),
         .target(name: "Formats", dependencies: ["TensorCore"]),
         .target(name: "Models", dependencies: ["TensorCore", "NN", "Formats"]),
+        .target(name: "Training", dependencies: ["TensorCore", "NN", "Formats", "Models"]),
         .executableTarget(name: "peft", dependencies: [
-            "TensorCore", "NN", "Formats", "Models",
+            "TensorCore", "NN", "Formats", "Models", "Training",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "peft-bench", dependencies: ["TensorCore"]),
@@ -31,5 +33,6 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "TestSupport"]),
     ]
 )
