@@ -29,7 +29,10 @@ let package = Package(
             "TensorCore", "NN", "Formats", "Models", "PEFT", "Training",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "peft-bench", dependencies: ["TensorCore"]),
+        .executableTarget(name: "peft-bench", dependencies: [
+            "TensorCore", "NN", "Formats", "Models",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], exclude: ["Fixtures"]),

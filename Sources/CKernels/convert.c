@@ -1,4 +1,6 @@
-#include "ckernels.h"
+// float16 / bfloat16 <-> float32 conversions: scalar reference routines here, F16C / AVX-512 /
+// NEON loops in convert_simd.c, dispatched by level.
+#include "convert_levels.h"
 #include <string.h>
 
 static inline float f16_to_f32(uint16_t h) {
@@ -50,27 +52,52 @@ static inline uint16_t f32_to_f16(float f) {
     return (uint16_t)half;
 }
 
-void peft_f16_to_f32(const uint16_t *src, float *dst, long count) {
+static void f16_to_f32_portable(const uint16_t *src, float *dst, long count) {
     for (long i = 0; i < count; i++) dst[i] = f16_to_f32(src[i]);
 }
 
-void peft_bf16_to_f32(const uint16_t *src, float *dst, long count) {
-    for (long i = 0; i < count; i++) {
-        uint32_t bits = (uint32_t)src[i] << 16;
-        memcpy(&dst[i], &bits, 4);
+static void f32_to_f16_portable(const float *src, uint16_t *dst, long count) {
+    for (long i = 0; i < count; i++) dst[i] = f32_to_f16(src[i]);
+}
+
+void peft_f16_to_f32(const uint16_t *src, float *dst, long count) {
+    switch (peft_cpu_level()) {
+#if defined(__x86_64__)
+    case 3: case 2: convert_f16_to_f32_f16c(src, dst, count); return;
+#elif defined(__aarch64__)
+    case 1: convert_f16_to_f32_neon(src, dst, count); return;
+#endif
+    default: f16_to_f32_portable(src, dst, count); return;
     }
 }
 
 void peft_f32_to_f16(const float *src, uint16_t *dst, long count) {
-    for (long i = 0; i < count; i++) dst[i] = f32_to_f16(src[i]);
+    switch (peft_cpu_level()) {
+#if defined(__x86_64__)
+    case 3: case 2: convert_f32_to_f16_f16c(src, dst, count); return;
+#elif defined(__aarch64__)
+    case 1: convert_f32_to_f16_neon(src, dst, count); return;
+#endif
+    default: f32_to_f16_portable(src, dst, count); return;
+    }
+}
+
+void peft_bf16_to_f32(const uint16_t *src, float *dst, long count) {
+    switch (peft_cpu_level()) {
+#if defined(__x86_64__)
+    case 3: convert_bf16_to_f32_avx512(src, dst, count); return;
+    case 2: convert_bf16_to_f32_avx2(src, dst, count); return;
+#endif
+    default: CONVERT_BF16_TO_F32_LOOP(src, dst, count); return;
+    }
 }
 
 void peft_f32_to_bf16(const float *src, uint16_t *dst, long count) {
-    for (long i = 0; i < count; i++) {
-        uint32_t x;
-        memcpy(&x, &src[i], 4);
-        if ((x & 0x7fffffff) > 0x7f800000) { dst[i] = (uint16_t)((x >> 16) | 0x40); continue; }
-        uint32_t rounding = 0x7fff + ((x >> 16) & 1);
-        dst[i] = (uint16_t)((x + rounding) >> 16);
+    switch (peft_cpu_level()) {
+#if defined(__x86_64__)
+    case 3: convert_f32_to_bf16_avx512(src, dst, count); return;
+    case 2: convert_f32_to_bf16_avx2(src, dst, count); return;
+#endif
+    default: CONVERT_F32_TO_BF16_LOOP(src, dst, count); return;
     }
 }

@@ -1,14 +1,18 @@
+// Start-up selection of the instruction-set level from the CPU's features.
 #include "ckernels.h"
 
 static int detected_level = -1;
 static int forced_level = -1;
 
 static int detect(void) {
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return 3;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 2;
-    return 0;
+    const int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+        && __builtin_cpu_supports("f16c");
+    if (avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        return 3;
+    return avx2 ? 2 : 0;
 #elif defined(__aarch64__)
     return 1;
 #else
@@ -17,9 +21,20 @@ static int detect(void) {
 }
 
 int peft_cpu_level(void) {
-    if (detected_level < 0) detected_level = detect();
-    if (forced_level >= 0 && forced_level < detected_level) return forced_level;
-    return detected_level;
+    int detected = __atomic_load_n(&detected_level, __ATOMIC_RELAXED);
+    if (detected < 0) {
+        detected = detect();
+        __atomic_store_n(&detected_level, detected, __ATOMIC_RELAXED);
+    }
+    const int forced = __atomic_load_n(&forced_level, __ATOMIC_RELAXED);
+    if (forced < 0 || forced >= detected) return detected;
+    // A lower level that this architecture does not compile (NEON on x86, AVX on ARM)
+    // falls back to the portable path.
+#if defined(__x86_64__)
+    return forced == 1 ? 0 : forced;
+#else
+    return 0;
+#endif
 }
 
 const char *peft_cpu_level_name(void) {
@@ -31,4 +46,4 @@ const char *peft_cpu_level_name(void) {
     }
 }
 
-void peft_set_cpu_level(int level) { forced_level = level; }
+void peft_set_cpu_level(int level) { __atomic_store_n(&forced_level, level, __ATOMIC_RELAXED); }

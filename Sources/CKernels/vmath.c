@@ -1,14 +1,26 @@
+// Elementwise exp, tanh and erf: the portable build of vmath_impl.h and the dispatch
+// to the level selected at start-up.
 #include "ckernels.h"
-#include <math.h>
+#include "vmath_levels.h"
 
-void peft_vexp(const float *src, float *dst, long count) {
-    for (long i = 0; i < count; i++) dst[i] = expf(src[i]);
-}
+#define VMATH_WIDTH 4
+#define VMATH_FMA 0
+#define VMATH_NAME(f) peft_v##f##_portable
+#include "vmath_impl.h"
 
-void peft_vtanh(const float *src, float *dst, long count) {
-    for (long i = 0; i < count; i++) dst[i] = tanhf(src[i]);
-}
+#if defined(__x86_64__)
+#define VMATH_DISPATCH(f, src, dst, count)                                                        \
+    switch (peft_cpu_level()) {                                                                   \
+    case 3: peft_v##f##_avx512(src, dst, count); return;                                          \
+    case 2: peft_v##f##_avx2(src, dst, count); return;                                            \
+    default: peft_v##f##_portable(src, dst, count); return;                                       \
+    }
+#elif defined(__aarch64__)
+#define VMATH_DISPATCH(f, src, dst, count) peft_v##f##_neon(src, dst, count)
+#else
+#define VMATH_DISPATCH(f, src, dst, count) peft_v##f##_portable(src, dst, count)
+#endif
 
-void peft_verf(const float *src, float *dst, long count) {
-    for (long i = 0; i < count; i++) dst[i] = erff(src[i]);
-}
+void peft_vexp(const float *src, float *dst, long count) { VMATH_DISPATCH(exp, src, dst, count); }
+void peft_vtanh(const float *src, float *dst, long count) { VMATH_DISPATCH(tanh, src, dst, count); }
+void peft_verf(const float *src, float *dst, long count) { VMATH_DISPATCH(erf, src, dst, count); }

@@ -26,38 +26,37 @@ struct MatrixOperand {
     }
 }
 
-/// C[M,N] = A[M,K] · B[K,N] on raw operands, threaded over rows of C (or columns when M is
-/// small). `c` is contiguous with leading dimension `n`.
+/// C[M,N] = A[M,K] · B[K,N] (+ C when `accumulate`) on raw operands, split across
+/// `Parallel.threadCount` threads. `c` is contiguous with leading dimension `n`.
+///
+/// Each thread runs the single-threaded C kernel on its own block of C, so every block repacks
+/// the operand it shares with the others: splitting rows repacks B (K·N per thread), splitting
+/// columns repacks A (M·K per thread). The split takes the cheaper side, in whole register
+/// tiles, which also keeps tall-skinny shapes like [2048, 384] · [384, 8] on all cores.
 func gemm(m: Int, n: Int, k: Int,
           a: MatrixOperand, aOffset: Int, b: MatrixOperand, bOffset: Int,
           c: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
     let beta: Float = accumulate ? 1 : 0
-    let work = m * n * k
-    let threads = work < 1 << 18 ? 1 : Parallel.threadCount
-    if threads <= 1 {
-        peft_gemm(a.isTransposed ? 1 : 0, b.isTransposed ? 1 : 0, m, n, k, 1,
-                  a.pointer(at: aOffset), a.storage.dtype.kernelType, a.leadingDimension,
-                  b.pointer(at: bOffset), b.storage.dtype.kernelType, b.leadingDimension, beta, c, n)
-        return
-    }
-    let splitRows = m >= n || m >= 64 * threads
     let cAddress = UncheckedSendable(c)
-    if splitRows {
-        Parallel.forEachChunk(m, granularity: 16) { rows in
-            let rowOffset = a.isTransposed ? rows.lowerBound : rows.lowerBound * a.leadingDimension
-            peft_gemm(a.isTransposed ? 1 : 0, b.isTransposed ? 1 : 0, rows.count, n, k, 1,
-                      a.pointer(at: aOffset + rowOffset), a.storage.dtype.kernelType, a.leadingDimension,
-                      b.pointer(at: bOffset), b.storage.dtype.kernelType, b.leadingDimension,
-                      beta, cAddress.value + rows.lowerBound * n, n)
-        }
+    func run(rows: Range<Int>, columns: Range<Int>) {
+        let aStep = a.isTransposed ? 1 : a.leadingDimension
+        let bStep = b.isTransposed ? b.leadingDimension : 1
+        peft_gemm(a.isTransposed ? 1 : 0, b.isTransposed ? 1 : 0, rows.count, columns.count, k, 1,
+                  a.pointer(at: aOffset + rows.lowerBound * aStep), a.storage.dtype.kernelType, a.leadingDimension,
+                  b.pointer(at: bOffset + columns.lowerBound * bStep), b.storage.dtype.kernelType, b.leadingDimension,
+                  beta, cAddress.value + rows.lowerBound * n + columns.lowerBound, n)
+    }
+    var tileRows = 0, tileColumns = 0
+    peft_gemm_tile(&tileRows, &tileColumns)
+    let threads = m * n * k < 1 << 20 ? 1 : Parallel.threadCount
+    let rowsSplit = m >= 2 * tileRows && (m >= n || n < 2 * tileColumns)
+    let columnsSplit = !rowsSplit && n >= 2 * tileColumns
+    if threads <= 1 || !(rowsSplit || columnsSplit) {
+        run(rows: 0..<m, columns: 0..<n)
+    } else if rowsSplit {
+        Parallel.forEachChunk(m, granularity: tileRows) { rows in run(rows: rows, columns: 0..<n) }
     } else {
-        Parallel.forEachChunk(n, granularity: 32) { columns in
-            let columnOffset = b.isTransposed ? columns.lowerBound * b.leadingDimension : columns.lowerBound
-            peft_gemm(a.isTransposed ? 1 : 0, b.isTransposed ? 1 : 0, m, columns.count, k, 1,
-                      a.pointer(at: aOffset), a.storage.dtype.kernelType, a.leadingDimension,
-                      b.pointer(at: bOffset + columnOffset), b.storage.dtype.kernelType, b.leadingDimension,
-                      beta, cAddress.value + columns.lowerBound, n)
-        }
+        Parallel.forEachChunk(n, granularity: tileColumns) { columns in run(rows: 0..<m, columns: columns) }
     }
 }
 
@@ -99,6 +98,26 @@ public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
         [a.requiresGradient ? matmul(gradient, b.detached().transposed()).summed(toShape: a.shape) : nil,
          b.requiresGradient ? matmul(a.detached().transposed(), gradient).summed(toShape: b.shape) : nil]
     }
+}
+
+/// Writes the 2-D product `a · b` (or adds it, when `accumulating`) into `output`, a contiguous
+/// float32 `[M, N]` tensor that the caller owns, without allocating and without recording a
+/// gradient. For benchmarks and for ops that reuse one buffer; everything else uses `matmul`.
+///
+/// ```swift
+/// let output = Tensor.zeros([2048, 8])
+/// matmul(x, loraDown.transposed(), into: output)   // x: [2048, 384], loraDown: [8, 384]
+/// ```
+public func matmul(_ a: Tensor, _ b: Tensor, into output: Tensor, accumulating: Bool = false) {
+    precondition(a.rank == 2 && b.rank == 2 && a.shape[1] == b.shape[0],
+                 "matmul(into:): needs [M, K] · [K, N], got \(a.shape) · \(b.shape)")
+    precondition(output.shape == [a.shape[0], b.shape[1]] && output.isContiguous && output.dtype == .float32,
+                 "matmul(into:): output \(output.shape) must be a contiguous float32 [\(a.shape[0]), \(b.shape[1])]")
+    let left = operandLayout(a, rows: a.shape[0], columns: a.shape[1])
+    let right = operandLayout(b, rows: b.shape[0], columns: b.shape[1])
+    gemm(m: a.shape[0], n: b.shape[1], k: a.shape[1], a: left.operand, aOffset: left.tensor.offset,
+         b: right.operand, bOffset: right.tensor.offset, c: output.storage.floats + output.offset,
+         accumulate: accumulating)
 }
 
 /// The tensor (itself, or a contiguous copy) and its kernel description.

@@ -21,16 +21,24 @@ typedef enum {
 int peft_cpu_level(void);
 /// A readable name for `peft_cpu_level()`, e.g. "avx512".
 const char *peft_cpu_level_name(void);
-/// Forces a lower level (for tests and benchmarks); values above what the CPU has are clamped.
+/// Forces a lower level (for tests and benchmarks); values above what the CPU has are clamped,
+/// a level this architecture does not compile (NEON on x86, AVX on ARM) means portable, and a
+/// negative value restores the start-up selection. Process-wide: callers serialise changes.
 void peft_set_cpu_level(int level);
 
 /// C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, single-threaded.
 /// op(X) is X or X^T (trans != 0). A row-major X with trans == 0 is addressed X[i*ld + j].
-/// A and B may be float32, float16 or bfloat16; C is float32. With beta == 0, C is not read.
+/// A and B may be float32, float16 or bfloat16 (widened while packing); C is float32.
+/// With beta == 0, C is not read (it may hold NaN). Packing buffers are per thread, so
+/// concurrent calls on disjoint parts of C are safe.
 void peft_gemm(int trans_a, int trans_b, long m, long n, long k, float alpha,
                const void *a, peft_dtype a_type, long lda,
                const void *b, peft_dtype b_type, long ldb,
                float beta, float *c, long ldc);
+
+/// The register tile of the selected level's micro-kernel: splitting C into blocks whose
+/// rows are a multiple of `rows` (columns of `columns`) avoids edge tiles inside a block.
+void peft_gemm_tile(long *rows, long *columns);
 
 /// Widening conversions of `count` elements.
 void peft_f16_to_f32(const uint16_t *src, float *dst, long count);
@@ -39,13 +47,15 @@ void peft_bf16_to_f32(const uint16_t *src, float *dst, long count);
 void peft_f32_to_f16(const float *src, uint16_t *dst, long count);
 void peft_f32_to_bf16(const float *src, uint16_t *dst, long count);
 
-/// Vectorised elementwise maths over `count` floats; `dst` may equal `src`.
+/// Vectorised elementwise maths over `count` floats; `dst` may equal `src`. Within 2 ulp of
+/// libm over the whole float range (subnormal results included); NaN in gives NaN out,
+/// exp(-inf) = 0, tanh(+-inf) = +-1, erf(+-inf) = +-1.
 void peft_vexp(const float *src, float *dst, long count);
 void peft_vtanh(const float *src, float *dst, long count);
 void peft_verf(const float *src, float *dst, long count);
 
-/// Peak single-core FMA throughput in GFLOP/s, measured by a register-resident FMA loop
-/// with the widest vectors the dispatcher selected.
+/// Peak single-core FMA throughput in GFLOP/s, measured for about `seconds` by a
+/// register-resident loop of 12 independent FMA chains at the selected level's vector width.
 double peft_fma_probe_gflops(double seconds);
 
 #ifdef __cplusplus

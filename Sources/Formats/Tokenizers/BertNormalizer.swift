@@ -100,7 +100,8 @@ struct BertNormalizer: Sendable, Equatable {
     }
 
     /// Canonical ordering of NFD: a run of scalars with a nonzero combining class is sorted
-    /// (stably) by that class.
+    /// (stably) by that class. The origins stay in place, as Hugging Face's alignments do
+    /// (they follow positions, not the moved scalars).
     private static func orderCombiningMarks(_ text: inout NormalizedText) {
         var start = 0
         while start < text.scalars.count {
@@ -115,17 +116,19 @@ struct BertNormalizer: Sendable, Equatable {
                     let (a, b) = (combiningClass(text.scalars[left]), combiningClass(text.scalars[right]))
                     return a != b ? a < b : left < right
                 }
-                let (scalars, origins) = (sorted.map { text.scalars[$0] }, sorted.map { text.origins[$0] })
-                text.scalars.replaceSubrange(start..<end, with: scalars)
-                text.origins.replaceSubrange(start..<end, with: origins)
+                text.scalars.replaceSubrange(start..<end, with: sorted.map { text.scalars[$0] })
             }
             start = end
         }
     }
 
+    /// The canonical combining class as Hugging Face's normalization tables know it: they stop
+    /// at Unicode 9.0, so a later scalar counts as class 0 (a starter) and is never reordered.
     private static func combiningClass(_ scalar: UInt32) -> UInt8 {
         guard scalar >= 0x300, let character = Unicode.Scalar(scalar) else { return 0 }
-        return character.properties.canonicalCombiningClass.rawValue
+        let combiningClass = character.properties.canonicalCombiningClass.rawValue
+        guard combiningClass != 0, let age = character.properties.age, (age.major, age.minor) <= (9, 0) else { return 0 }
+        return combiningClass
     }
 
     private static func removeMarks(_ text: inout NormalizedText) {

@@ -72,7 +72,7 @@ struct PaddingToken: Equatable, Sendable {
 ///
 /// ```swift
 /// let batch = tokenizer.encodeBatch(["a short one", "and a longer second text"], maxLength: 128, padding: .longest)
-/// batch.shape                                   // [2, 8]
+/// batch.shape                                   // [2, 7]
 /// batch.ids[1 * batch.sequenceLength + 0]       // 101, the [CLS] of the second text
 /// ```
 public struct BatchEncoding: Equatable, Sendable {

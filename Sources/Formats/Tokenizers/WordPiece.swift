@@ -22,35 +22,33 @@ struct WordPiece: Sendable {
         self.maxInputCharactersPerWord = maxInputCharactersPerWord
     }
 
-    /// Calls `emit(id, range)` for each piece of `scalars[word]`, ranges in the same indices.
-    func tokenize(_ scalars: [UInt32], word: Range<Int>, emit: (Int, Range<Int>) -> Void) {
+    /// Appends the pieces of `scalars[word]` to `pieces` as (id, range in the same indices).
+    func tokenize(_ scalars: [UInt32], word: Range<Int>, into pieces: inout [(id: Int, range: Range<Int>)]) {
+        let firstPiece = pieces.count
         if word.count > maxInputCharactersPerWord {
-            emit(unknownID, word)
+            pieces.append((unknownID, word))
             return
         }
-        var pieces: [(Int, Range<Int>)] = []
         var start = word.lowerBound
         while start < word.upperBound {
-            guard var node = start == word.lowerBound ? 0 : continuationNode else {
-                emit(unknownID, word)
-                return
-            }
             var match: (id: Int, end: Int)?
-            var position = start
-            while position < word.upperBound, let next = trie.child(of: node, scalar: scalars[position]) {
-                node = next
-                position += 1
-                let id = trie.tokenIDs[Int(node)]
-                if id >= 0 { match = (Int(id), position) }
+            if var node = start == word.lowerBound ? 0 : continuationNode {
+                var position = start
+                while position < word.upperBound, let next = trie.child(of: node, scalar: scalars[position]) {
+                    node = next
+                    position += 1
+                    let id = trie.tokenIDs[Int(node)]
+                    if id >= 0 { match = (Int(id), position) }
+                }
             }
             guard let found = match else {
-                emit(unknownID, word)
+                pieces.removeLast(pieces.count - firstPiece)
+                pieces.append((unknownID, word))
                 return
             }
             pieces.append((found.id, start..<found.end))
             start = found.end
         }
-        for (id, range) in pieces { emit(id, range) }
     }
 }
 

@@ -159,10 +159,13 @@ public struct WordPieceTokenizer: Sendable {
     }
 
     private func tokenizeWords(_ text: NormalizedText, range: Range<Int>, into result: inout Encoding) {
+        var pieces: [(id: Int, range: Range<Int>)] = []
+        pieces.reserveCapacity(range.count / 2 + 1)
         for word in BertPreTokenizer.words(in: text.scalars, range: range) {
-            model.tokenize(text.scalars, word: word) { id, piece in
-                append(id, offsets: text.origins[piece.lowerBound]..<text.origins[piece.upperBound - 1] + 1, to: &result)
-            }
+            model.tokenize(text.scalars, word: word, into: &pieces)
+        }
+        for piece in pieces {
+            append(piece.id, offsets: text.origins[piece.range.lowerBound]..<text.origins[piece.range.upperBound - 1] + 1, to: &result)
         }
     }
 

@@ -20,3 +20,10 @@ public struct TokenBatch: Sendable, Equatable {
     }
 }
 
+extension TokenBatch {
+    /// The batch a tokenizer produced.
+    public init(_ encoding: BatchEncoding) {
+        self.init(ids: encoding.ids, typeIds: encoding.tokenTypeIds, attentionMask: encoding.attentionMask,
+                  batchSize: encoding.batchSize, length: encoding.sequenceLength)
+    }
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import CKernels
+import TensorCore
+
+/// `peft-bench gemm`: float32 GEMM throughput against the core's FMA peak, on square shapes and
+/// on the transformer and LoRA shapes training hits.
+struct GEMMBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gemm", abstract: "GEMM GFLOP/s on 1 and all threads, as % of the FMA peak.")
+
+    @OptionGroup var options: BenchmarkOptions
+
+    /// (M, K, N): squares, then BERT-base-like projections and the rank-8 LoRA factors.
+    static let shapes: [(m: Int, k: Int, n: Int)] = [
+        (256, 256, 256), (512, 512, 512), (1024, 1024, 1024), (2048, 2048, 2048),
+        (2048, 384, 384), (2048, 384, 1536), (2048, 1536, 384), (512, 768, 2304),
+        (2048, 384, 8), (2048, 8, 384),
+    ]
+
+    struct Record: Codable {
+        let m, k, n, threads: Int
+        let gflops, percentOfPeak: Double
+    }
+
+    struct Report: Codable {
+        let peakGflopsPerCore: Double
+        let cpuLevel: String
+        let gemm: [Record]
+    }
+
+    func run() throws {
+        let allThreads = options.threads ?? Parallel.threadCount
+        let peak = Timing.median((0..<3).map { _ in peft_fma_probe_gflops(0.2) })
+        let level = String(cString: peft_cpu_level_name())
+        print("CPU level \(level), FMA peak \(BenchmarkReport.format(peak)) GFLOP/s per core")
+        var table = TextTable(columns: ["M", "K", "N", "threads", "GFLOP/s", "% of peak"])
+        var records: [Record] = []
+        let threadCounts = allThreads == 1 ? [1] : [1, allThreads]
+        for shape in Self.shapes {
+            let a = Tensor.randomUniform([shape.m, shape.k], low: -1, high: 1, seed: 1)
+            let b = Tensor.randomUniform([shape.k, shape.n], low: -1, high: 1, seed: 2)
+            let c = Tensor.zeros([shape.m, shape.n])
+            for threads in threadCounts {
+                let seconds = withThreadCount(threads) {
+                    Timing.medianSeconds(repetitions: options.repetitions) { matmul(a, b, into: c) }
+                }
+                let gflops = 2 * Double(shape.m * shape.k * shape.n) / seconds / 1e9
+                let record = Record(m: shape.m, k: shape.k, n: shape.n, threads: threads, gflops: gflops,
+                                    percentOfPeak: 100 * gflops / (peak * Double(threads)))
+                records.append(record)
+                table.append([String(shape.m), String(shape.k), String(shape.n), String(threads),
+                              BenchmarkReport.format(gflops), BenchmarkReport.format(record.percentOfPeak)])
+            }
+        }
+        print(table.rendered())
+        if let path = options.json {
+            try BenchmarkReport.writeJSON(Report(peakGflopsPerCore: peak, cpuLevel: level, gemm: records), to: path)
+        }
+    }
+
+    private func withThreadCount<Result>(_ threads: Int, _ body: () -> Result) -> Result {
+        let saved = Parallel.threadCount
+        Parallel.threadCount = threads
+        defer { Parallel.threadCount = saved }
+        return body()
+    }
+}
