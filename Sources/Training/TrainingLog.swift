@@ -50,7 +50,9 @@ public final class TrainingLog {
     public init(url: URL, appending: Bool) throws {
         self.url = url
         if !appending || !FileManager.default.fileExists(atPath: url.path) {
-            FileManager.default.createFile(atPath: url.path, contents: nil)
+            guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+            }
         }
         handle = try FileHandle(forWritingTo: url)
         try handle.seekToEnd()
