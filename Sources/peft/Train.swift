@@ -51,9 +51,12 @@ struct Train: ParsableCommand {
     @Flag(help: "Continue the run whose checkpoint is in --output.") var resume = false
     @Flag(help: "Print one JSON object with the results instead of text.") var json = false
 
+    func validate() throws {
+        do { _ = try settings() } catch let error as ValidationError { throw error } catch { throw ValidationError("\(error)") }
+    }
+
     func run() throws {
-        let configuration: TrainingConfiguration
-        do { configuration = try settings() } catch { throw ValidationError("\(error)") }
+        let configuration = try settings()
         let (train, validation) = try ClassificationRun.loadData(configuration)
         let output = URL(fileURLWithPath: configuration.output!)
         let progress = ConsoleProgress(lineEvery: configuration.logEvery)
