@@ -108,3 +108,45 @@ func writeFile(_ folder: URL, _ name: String, _ text: String) throws -> URL {
         #expect(counts == [10_139, 1_329, 1_284])
     }
 }
+
+@Suite struct LanguageModelingTextTests {
+    @Test func cutsTheTokenStreamIntoShiftedBlocks() throws {
+        let folder = try makeScratchFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = try writeFile(folder, "play.txt", "a b c\n\nd e f g\nh\n")
+        let text = try LanguageModelingText.load(from: url, blockLength: 3) { line in line.split(separator: " ").map { Int($0.unicodeScalars.first!.value) - 96 } }
+        #expect(text.tokenCount == 8)
+        #expect(text.blocks == [[1, 2, 3, 4], [5, 6, 7, 8]])
+        #expect(Array(text.example(1).inputs) == [5, 6, 7] && Array(text.example(1).targets) == [6, 7, 8])
+    }
+
+    @Test func tooLittleTextAndInvalidUTF8AreErrors() throws {
+        let folder = try makeScratchFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let short = try writeFile(folder, "short.txt", "a b\n")
+        #expect(throws: DataError.emptyDataset(file: short.path)) {
+            try LanguageModelingText.load(from: short, blockLength: 8) { $0.split(separator: " ").map { _ in 1 } }
+        }
+        let invalid = folder.appendingPathComponent("bad.txt")
+        try Data([0x61, 0x0A, 0x62, 0xC3, 0x28, 0x0A]).write(to: invalid)
+        #expect(throws: DataError.invalidUTF8(file: invalid.path, line: 2)) {
+            try LanguageModelingText.load(from: invalid, blockLength: 1) { _ in [1] }
+        }
+    }
+}
+
+@Suite struct ProgressTests {
+    @Test func barAndLineShowStepEpochLossRateAndETA() {
+        let snapshot = ProgressSnapshot(step: 50, totalSteps: 200, epoch: 0, epochs: 2, loss: 0.5123, stepsPerSecond: 2,
+                                        tokensPerSecond: 1500, elapsedSeconds: 25)
+        #expect(snapshot.etaSeconds == 75)
+        let bar = ConsoleProgress.bar(snapshot)
+        #expect(bar.contains("step 50/200") && bar.contains("epoch 1/2") && bar.contains("loss 0.5123") && bar.contains("ETA 1:15"))
+        #expect(ConsoleProgress.line(snapshot) == "step 50/200 epoch 1/2 loss 0.5123 2.00 steps/s 1500 tokens/s elapsed 0:25 eta 1:15")
+        #expect(formatDuration(3725) == "1:02:05")
+    }
+
+    @Test func peakMemoryIsReported() {
+        #expect((MemoryProbe.peakResidentBytes() ?? 0) > 1_000_000)
+    }
+}
