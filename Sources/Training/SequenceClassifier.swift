@@ -50,8 +50,8 @@ public final class SequenceClassifier {
             model.freeze()
             model.unfreeze(matching: #"classifier\..*"#)
         case .lora:
-            var lora = LoRAConfiguration(rank: configuration.rank, alpha: Double(configuration.alpha),
-                                         targetModules: .names(configuration.targetModules), dropout: Double(configuration.dropout))
+            var lora = LoRAConfiguration(rank: configuration.rank, alpha: configuration.alpha,
+                                         targetModules: .names(configuration.targetModules), dropout: configuration.dropout)
             lora.taskType = "SEQ_CLS"
             lora.modulesToSave = ["classifier"]
             lora.baseModelNameOrPath = modelFolder.path

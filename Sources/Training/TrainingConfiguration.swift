@@ -34,8 +34,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var task = "sequence-classification"
     public var method = Method.lora
     public var rank = 8
-    public var alpha: Float = 16
-    public var dropout: Float = 0.1
+    public var alpha: Double = 16
+    public var dropout: Double = 0.1
     public var targetModules = ["query", "value"]
     public var textColumn = "text"
     public var labelColumn = "label"

@@ -25,8 +25,8 @@ struct Train: ParsableCommand {
     @Option(help: "The task (sequence-classification).") var task: String?
     @Option(help: "lora, full or head (default lora).") var method: String?
     @Option(help: "LoRA rank r (default 8).") var rank: Int?
-    @Option(help: "LoRA alpha (default 16).") var alpha: Float?
-    @Option(help: "LoRA dropout in [0, 1) (default 0.1).") var dropout: Float?
+    @Option(help: "LoRA alpha (default 16).") var alpha: Double?
+    @Option(help: "LoRA dropout in [0, 1) (default 0.1).") var dropout: Double?
     @Option(help: "Modules LoRA adapts, comma-separated (default query,value).") var targetModules: String?
     @Option(help: "The text column or JSON key (default text).") var textColumn: String?
     @Option(help: "The label column or JSON key (default label).") var labelColumn: String?

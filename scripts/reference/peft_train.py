@@ -8,6 +8,8 @@ byte b of sha256(UTF-8 text) puts a row in test (b % 10 == 0), validation (b % 1
 
     HF_HUB_OFFLINE=1 nice python3 scripts/reference/peft_train.py --learning-rate 5e-4
     HF_HUB_OFFLINE=1 python3 scripts/reference/peft_train.py --method head
+    # Evaluate an adapter that `peft train` wrote (labels.json maps names to its head's ids):
+    HF_HUB_OFFLINE=1 python3 scripts/reference/peft_train.py --evaluate-adapter runs/quickstart/lora
 
 Prints one JSON line per evaluation and a final JSON object with validation and test accuracy.
 Needs torch, transformers, peft (fixture/reference only; the Swift package never needs them).
@@ -74,6 +76,22 @@ def evaluate(model, tokenizer, rows, max_length, batch_size=128):
     return {"accuracy": correct / count, "loss": loss_sum / count}
 
 
+def evaluate_adapter(args) -> None:
+    """Loads a PEFT adapter written by `peft train` into transformers and scores the split."""
+    from peft import PeftModel
+    torch.set_num_threads(args.threads)
+    split = rotten_tomatoes_split(args.data)
+    ids = json.load(open(args.evaluate_adapter / "labels.json"))["label2id"]
+    # The split's ids are rotten 0 / fresh 1; the adapter's head may order labels otherwise.
+    remap = {0: ids["rotten"], 1: ids["fresh"]}
+    tokenizer = AutoTokenizer.from_pretrained(args.model)
+    model = BertForSequenceClassification.from_pretrained(args.model, num_labels=len(ids))
+    model = PeftModel.from_pretrained(model, args.evaluate_adapter)
+    result = {name: evaluate(model, tokenizer, [(text, remap[label]) for text, label in split[name]], args.max_length)
+              for name in ("validation", "test")}
+    print(json.dumps({"adapter": str(args.evaluate_adapter), **result}), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=ASSETS / "all-MiniLM-L6-v2")
@@ -92,7 +110,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="use only the first N training rows (smoke test)")
+    parser.add_argument("--evaluate-adapter", type=Path, help="only evaluate this Swift-trained adapter folder")
     args = parser.parse_args()
+    if args.evaluate_adapter:
+        evaluate_adapter(args)
+        return
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
