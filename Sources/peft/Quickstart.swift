@@ -11,9 +11,9 @@ struct Quickstart: ParsableCommand {
         abstract: "Fine-tune all-MiniLM-L6-v2 on Rotten Tomatoes: trained head vs LoRA (vs full with --full).",
         discussion: """
             The split is fixed (sha256 of each text): 10,139 training, 1,329 validation and 1,284 test snippets. \
-            Settings were chosen on validation; test accuracy is measured once at the end. Outputs go to \
-            --output/<method>/ (adapter or weights, labels.json, log.jsonl, report.html) and a comparison report \
-            to --output/report.html.
+            Validation metrics are printed after each epoch (choose settings on them); test accuracy is measured \
+            once, at the end. Outputs go to --output/<method>/ (adapter or weights, labels.json, log.jsonl, \
+            report.html) and a comparison report to --output/report.html.
             """)
 
     @Option(help: "Model folder (fetched there by scripts/fetch-assets when missing).") var model = ".cache/assets/all-MiniLM-L6-v2"
@@ -63,7 +63,10 @@ struct Quickstart: ParsableCommand {
             case .full: fullLearningRate
             }
             try settings.validate()
-            if !json { print("\n[\(method.rawValue)] \(describe(method))") }
+            if !json {
+                print("\n[\(method.rawValue)] \(describe(method))")
+                fflush(nil)   // flush standard output before the progress lines on standard error
+            }
             let result = try ClassificationRun.run(
                 configuration: settings, modelFolder: URL(fileURLWithPath: model), train: split.train, validation: split.validation,
                 test: split.test, output: URL(fileURLWithPath: settings.output!),

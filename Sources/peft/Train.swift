@@ -63,6 +63,7 @@ struct Train: ParsableCommand {
         if !json {
             print("training \(configuration.method.rawValue) on \(train.examples.count) examples "
                 + "(\(validation.examples.count) for validation), labels \(train.labelNames.joined(separator: ", "))")
+            fflush(nil)   // flush standard output before the progress lines on standard error
         }
         let result = try ClassificationRun.run(configuration: configuration, modelFolder: URL(fileURLWithPath: configuration.model!),
                                                train: train, validation: validation, test: nil, output: output,
