@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Formats", targets: ["Formats"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "PEFT", targets: ["PEFT"]),
+        .library(name: "Training", targets: ["Training"]),
         .executable(name: "peft", targets: ["peft"]),
         .executable(name: "peft-bench", targets: ["peft-bench"]),
     ],
@@ -22,8 +24,9 @@ let package = Package(
         .target(name: "Formats", dependencies: ["TensorCore"]),
         .target(name: "PEFT", dependencies: ["TensorCore", "NN", "Formats"]),
         .target(name: "Models", dependencies: ["TensorCore", "NN", "Formats"]),
+        .target(name: "Training", dependencies: ["TensorCore", "NN", "Formats", "Models", "PEFT"]),
         .executableTarget(name: "peft", dependencies: [
-            "TensorCore", "NN", "Formats", "Models", "PEFT",
+            "TensorCore", "NN", "Formats", "Models", "PEFT", "Training",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "peft-bench", dependencies: [
@@ -36,5 +39,6 @@ let package = Package(
         .testTarget(name: "PEFTTests", dependencies: ["PEFT", "Models", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "TestSupport"]),
     ]
 )

@@ -12,14 +12,20 @@ import TensorCore
 /// ```
 open class Optimizer: @unchecked Sendable {
     public var learningRate: Float
-    /// Per-parameter state by parameter path, e.g. Adam's moments.
-    public internal(set) var states: [String: ParameterState] = [:]
+    /// Per-parameter state by parameter path, e.g. Adam's moments. Settable so a checkpoint can
+    /// restore it.
+    public var states: [String: ParameterState] = [:]
 
     public struct ParameterState: Sendable {
         /// Updates applied to this parameter so far.
         public var step: Int = 0
         /// Named state buffers (e.g. "exp_avg"), each shaped like the parameter.
         public var buffers: [String: Tensor] = [:]
+
+        public init(step: Int = 0, buffers: [String: Tensor] = [:]) {
+            self.step = step
+            self.buffers = buffers
+        }
     }
 
     public init(learningRate: Float) {

@@ -1,0 +1,174 @@
+import Foundation
+
+/// Every setting of a training run. Coding keys are the command-line option names with `_`
+/// for `-` (`learning_rate` for `--learning-rate`), so a `--config` file (JSON or flat YAML)
+/// and the options say the same things; a key that is not a setting is an error naming it.
+///
+/// ```swift
+/// var configuration = try TrainingConfiguration.load(from: URL(fileURLWithPath: "run.yaml"))
+/// configuration.epochs = 1
+/// try configuration.validate()
+/// ```
+public struct TrainingConfiguration: Codable, Sendable, Equatable {
+    public enum Method: String, Codable, Sendable, CaseIterable {
+        /// LoRA adapters on the target modules, plus the classifier.
+        case lora
+        /// Every parameter.
+        case full
+        /// The classifier only, on a frozen encoder.
+        case head
+    }
+
+    public enum OptimizerKind: String, Codable, Sendable, CaseIterable {
+        case adamw, sgd
+    }
+
+    public enum Metric: String, Codable, Sendable, CaseIterable {
+        case accuracy, macroF1 = "macro_f1", loss
+    }
+
+    public var model: String?
+    public var data: String?
+    public var validationData: String?
+    public var output: String?
+    public var task = "sequence-classification"
+    public var method = Method.lora
+    public var rank = 8
+    public var alpha: Double = 16
+    public var dropout: Double = 0.1
+    public var targetModules = ["query", "value"]
+    public var textColumn = "text"
+    public var labelColumn = "label"
+    public var maxLength = 128
+    public var epochs = 3
+    public var batchSize = 32
+    public var evaluationBatchSize = 64
+    public var learningRate: Float = 5e-4
+    public var optimizer = OptimizerKind.adamw
+    public var momentum: Float = 0.9
+    public var weightDecay: Float = 0.01
+    public var schedule = "linear"
+    public var warmupRatio: Float = 0.1
+    public var gradientAccumulation = 1
+    /// 0 turns clipping off.
+    public var maxGradNorm: Float = 1.0
+    /// Evaluate every N optimizer steps; 0 evaluates at the end of each epoch.
+    public var evalEvery = 0
+    /// Stop after this many evaluations without improvement; 0 never stops early.
+    public var earlyStoppingPatience = 0
+    public var metric = Metric.accuracy
+    /// Write a resumable checkpoint every N optimizer steps (also at each evaluation).
+    public var checkpointEvery = 50
+    /// Log a training line every N optimizer steps.
+    public var logEvery = 10
+    public var seed: UInt64 = 42
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case model, data, validationData = "validation_data", output, task, method, rank, alpha, dropout
+        case targetModules = "target_modules", textColumn = "text_column", labelColumn = "label_column"
+        case maxLength = "max_length", epochs, batchSize = "batch_size", evaluationBatchSize = "eval_batch_size"
+        case learningRate = "learning_rate", optimizer, momentum, weightDecay = "weight_decay", schedule
+        case warmupRatio = "warmup_ratio", gradientAccumulation = "gradient_accumulation", maxGradNorm = "max_grad_norm"
+        case evalEvery = "eval_every", earlyStoppingPatience = "early_stopping_patience", metric
+        case checkpointEvery = "checkpoint_every", logEvery = "log_every", seed
+    }
+
+    /// Decodes the keys that are present; the rest keep their defaults.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func take<Value: Decodable>(_ key: CodingKeys, _ value: inout Value) throws {
+            if let decoded = try container.decodeIfPresent(Value.self, forKey: key) { value = decoded }
+        }
+        func take<Value: Decodable>(_ key: CodingKeys, _ value: inout Value?) throws {
+            if let decoded = try container.decodeIfPresent(Value.self, forKey: key) { value = decoded }
+        }
+        try take(.model, &model); try take(.data, &data); try take(.validationData, &validationData)
+        try take(.output, &output); try take(.task, &task); try take(.method, &method); try take(.rank, &rank)
+        try take(.alpha, &alpha); try take(.dropout, &dropout); try take(.targetModules, &targetModules)
+        try take(.textColumn, &textColumn); try take(.labelColumn, &labelColumn); try take(.maxLength, &maxLength)
+        try take(.epochs, &epochs); try take(.batchSize, &batchSize); try take(.evaluationBatchSize, &evaluationBatchSize)
+        try take(.learningRate, &learningRate); try take(.optimizer, &optimizer); try take(.momentum, &momentum)
+        try take(.weightDecay, &weightDecay); try take(.schedule, &schedule); try take(.warmupRatio, &warmupRatio)
+        try take(.gradientAccumulation, &gradientAccumulation); try take(.maxGradNorm, &maxGradNorm)
+        try take(.evalEvery, &evalEvery); try take(.earlyStoppingPatience, &earlyStoppingPatience)
+        try take(.metric, &metric); try take(.checkpointEvery, &checkpointEvery); try take(.logEvery, &logEvery)
+        try take(.seed, &seed)
+    }
+
+    /// Loads a JSON (`.json`) or flat YAML (`.yaml`, `.yml`) file of settings.
+    public static func load(from url: URL) throws -> TrainingConfiguration {
+        guard FileManager.default.fileExists(atPath: url.path) else { throw ConfigurationError.missingFile(file: url.path) }
+        let object: [String: Any]
+        switch url.pathExtension.lowercased() {
+        case "yaml", "yml": object = try FlatYAML.parse(contentsOf: url)
+        case "json":
+            guard let parsed = try? JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] else {
+                throw ConfigurationError.malformed(file: url.path, line: nil, reason: "expected one JSON object")
+            }
+            object = parsed
+        default: throw ConfigurationError.malformed(file: url.path, line: nil, reason: "expected a .json, .yaml or .yml file")
+        }
+        let known = Set(CodingKeys.allCases.map(\.rawValue))
+        if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ConfigurationError.unknownKey(file: url.path, key: unknown, known: known.sorted())
+        }
+        do {
+            return try JSONDecoder().decode(TrainingConfiguration.self, from: JSONSerialization.data(withJSONObject: object))
+        } catch let DecodingError.typeMismatch(type, context), let DecodingError.valueNotFound(type, context) {
+            throw ConfigurationError.invalidValue(file: url.path, key: context.codingPath.map(\.stringValue).joined(separator: "."),
+                                                  expected: "a value of type \(type)")
+        } catch let DecodingError.dataCorrupted(context) {
+            throw ConfigurationError.invalidValue(file: url.path, key: context.codingPath.map(\.stringValue).joined(separator: "."),
+                                                  expected: context.debugDescription)
+        }
+    }
+
+    /// Checks every value's range; the error names the setting and what it accepts.
+    public func validate() throws {
+        func check(_ condition: Bool, _ key: CodingKeys, _ value: Any, _ expected: String) throws {
+            if !condition { throw ConfigurationError.outOfRange(key: key.rawValue, value: "\(value)", expected: expected) }
+        }
+        try check(task == "sequence-classification", .task, task, "sequence-classification")
+        try check(rank >= 1, .rank, rank, "an integer >= 1")
+        try check(alpha > 0, .alpha, alpha, "a number > 0")
+        try check(dropout >= 0 && dropout < 1, .dropout, dropout, "a number in [0, 1)")
+        try check(!targetModules.isEmpty, .targetModules, targetModules, "at least one module name")
+        try check(maxLength >= 2 && maxLength <= 4096, .maxLength, maxLength, "an integer in [2, 4096]")
+        try check(epochs >= 1, .epochs, epochs, "an integer >= 1")
+        try check(batchSize >= 1, .batchSize, batchSize, "an integer >= 1")
+        try check(evaluationBatchSize >= 1, .evaluationBatchSize, evaluationBatchSize, "an integer >= 1")
+        try check(learningRate > 0 && learningRate <= 1, .learningRate, learningRate, "a number in (0, 1]")
+        try check(momentum >= 0 && momentum < 1, .momentum, momentum, "a number in [0, 1)")
+        try check(weightDecay >= 0 && weightDecay < 1, .weightDecay, weightDecay, "a number in [0, 1)")
+        try check(["constant", "linear", "cosine"].contains(schedule), .schedule, schedule, "constant, linear or cosine")
+        try check(warmupRatio >= 0 && warmupRatio <= 1, .warmupRatio, warmupRatio, "a number in [0, 1]")
+        try check(gradientAccumulation >= 1, .gradientAccumulation, gradientAccumulation, "an integer >= 1")
+        try check(maxGradNorm >= 0, .maxGradNorm, maxGradNorm, "a number >= 0 (0 turns clipping off)")
+        try check(evalEvery >= 0, .evalEvery, evalEvery, "an integer >= 0 (0 evaluates each epoch)")
+        try check(earlyStoppingPatience >= 0, .earlyStoppingPatience, earlyStoppingPatience, "an integer >= 0 (0 turns it off)")
+        try check(checkpointEvery >= 1, .checkpointEvery, checkpointEvery, "an integer >= 1")
+        try check(logEvery >= 1, .logEvery, logEvery, "an integer >= 1")
+    }
+}
+
+/// What is wrong with a configuration file or a setting.
+public enum ConfigurationError: Error, CustomStringConvertible, Equatable {
+    case missingFile(file: String)
+    case malformed(file: String, line: Int?, reason: String)
+    case unknownKey(file: String, key: String, known: [String])
+    case invalidValue(file: String, key: String, expected: String)
+    case outOfRange(key: String, value: String, expected: String)
+
+    public var description: String {
+        switch self {
+        case let .missingFile(file): "\(file): no such file"
+        case let .malformed(file, line, reason): "\(file)\(line.map { ":\($0)" } ?? ""): \(reason)"
+        case let .unknownKey(file, key, known): "\(file): unknown key '\(key)'; the keys are \(known.joined(separator: ", "))"
+        case let .invalidValue(file, key, expected): "\(file): key '\(key)': expected \(expected)"
+        case let .outOfRange(key, value, expected):
+            "--\(key.replacingOccurrences(of: "_", with: "-")) \(value) is out of range; expected \(expected)"
+        }
+    }
+}
