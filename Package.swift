@@ -20,6 +20,7 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["CKernels"]),
         .target(name: "NN", dependencies: ["TensorCore"]),
         .target(name: "Formats", dependencies: ["TensorCore"]),
+        .target(name: "PEFT", dependencies: ["TensorCore", "NN", "Formats"]),
         .target(name: "Models", dependencies: ["TensorCore", "NN", "Formats"]),
         .executableTarget(name: "peft", dependencies: [
             "TensorCore", "NN", "Formats", "Models",
@@ -32,6 +33,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "PEFTTests", dependencies: ["PEFT", "Models", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"], exclude: ["Fixtures"]),
     ]
