@@ -23,11 +23,11 @@ let package = Package(
         .target(name: "PEFT", dependencies: ["TensorCore", "NN", "Formats"]),
         .target(name: "Models", dependencies: ["TensorCore", "NN", "Formats"]),
         .executableTarget(name: "peft", dependencies: [
-            "TensorCore", "NN", "Formats", "Models",
+            "TensorCore", "NN", "Formats", "Models", "PEFT",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "peft-bench", dependencies: [
-            "TensorCore", "NN", "Formats", "Models",
+            "TensorCore", "NN", "Formats", "Models", "PEFT",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),

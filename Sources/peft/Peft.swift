@@ -6,6 +6,6 @@ struct Peft: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "peft",
         abstract: "Parameter-efficient fine-tuning on the CPU: inspect models, embed text, and more.",
-        subcommands: [Embed.self, Inspect.self]
+        subcommands: [Analyze.self, Embed.self, Estimate.self, Inspect.self]
     )
 }

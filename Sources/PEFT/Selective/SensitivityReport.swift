@@ -46,7 +46,7 @@ public struct SensitivityReport: Codable, Sendable {
         public let total: Values
         public let maximum: Values
 
-        init(path: String, shape: [Int], totals: [SensitivityScore: Double], maxima: [SensitivityScore: Double]) {
+        public init(path: String, shape: [Int], totals: [SensitivityScore: Double], maxima: [SensitivityScore: Double]) {
             self.path = path
             self.shape = shape
             parameterCount = shape.reduce(1, *)
@@ -83,7 +83,7 @@ public struct SensitivityReport: Codable, Sendable {
     public let modules: [GroupScores]
     public let layers: [GroupScores]
 
-    init(sampleCount: Int, tensors: [TensorScores]) {
+    public init(sampleCount: Int, tensors: [TensorScores]) {
         self.sampleCount = sampleCount
         self.tensors = tensors
         modules = Self.group(tensors, by: \.module).map { name, members in
