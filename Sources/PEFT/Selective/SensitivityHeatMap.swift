@@ -19,7 +19,7 @@ extension SensitivityReport {
         let low = Foundation.log10(positive.min() ?? 1), high = Foundation.log10(positive.max() ?? 1)
 
         let (cellWidth, cellHeight, left, top) = (84, 30, 70, 150)
-        let width = left + cellWidth * kinds.count + 20, height = top + cellHeight * layerIndices.count + 40
+        let width = left + cellWidth * kinds.count + 160, height = top + cellHeight * layerIndices.count + 40
         var svg = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" font-family="sans-serif" font-size="11">
         <text x="10" y="20" font-size="14">Sensitivity (\(score.rawValue), mean per parameter, log scale; \(sampleCount) samples)</text>
