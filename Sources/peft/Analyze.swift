@@ -16,7 +16,7 @@ struct Analyze: ParsableCommand {
         (per-batch empirical Fisher) and |weight|. Prints the most sensitive modules and layers and writes \
         sensitivity.json and sensitivity.svg (a layers x module-kinds heat map) to --output. With --plan and a \
         budget it also writes adapter_config.json (LoRA: target_modules and rank_pattern) or plan.json (selective: \
-        the mask density).
+        the mask density). --batch-size 1 turns the per-batch Fisher into the per-example one (FISH mask).
         """)
 
     @OptionGroup var modelOptions: ModelOptions

@@ -31,7 +31,7 @@ public struct TrainingEstimate: Codable, Sendable {
     public var optimizerBytes: Int
     /// Saved for backward by the forward pass (`ActivationTrace`).
     public var activationBytes: Int
-    /// Gradients of activations alive at once during backward (the feed-forward block's).
+    /// Gradients of activations alive at once early in backward (the feed-forward block's).
     public var backwardWorkspaceBytes: Int
     /// Owned float32 copies the first optimizer step makes of trained base weights while the
     /// mapped file is still resident.
@@ -53,9 +53,10 @@ public struct TrainingEstimate: Codable, Sendable {
 ///
 /// - backward (every step): weights + method tensors + AdamW state (two floats per element of
 ///   each trainable tensor, from the second step on) + the activations the forward pass saved
-///   (`ActivationTrace` replays BERT's forward op by op) + the activation gradients alive in the
-///   feed-forward block's backward (2·N·I + 3·N·C floats), or, when larger, the parameter
-///   gradients that accumulate while those activations are released;
+///   (`ActivationTrace` replays BERT's forward op by op; the engine holds them all until
+///   `backward()` returns, since its topological order references every graph tensor) + the
+///   larger of the parameter gradients (complete at the end of backward) and the activation
+///   gradients alive in the top feed-forward block's backward (2·N·I + 3·N·C floats);
 /// - the first optimizer step: the mapped weights + owned float32 copies of the base weights it
 ///   trains (the optimizer copies a borrowed tensor before updating it) + gradients + AdamW state.
 ///
@@ -160,7 +161,9 @@ public struct MemoryEstimator: Sendable {
         let copies = trainsBase ? 4 * baseCount : 0
         // From the second step the trained base weights are owned copies and the mapping is gone.
         let steadyWeights = trainsBase ? 4 * baseCount : weightBytes
-        let backward = steadyWeights + methodBytes + optimizer + Swift.max(activations + workspace, gradients + workspace)
+        // The engine keeps every saved activation until `backward()` returns, so the parameter
+        // gradients, complete at the end, pile on top of them; early on the workspace does.
+        let backward = steadyWeights + methodBytes + optimizer + activations + Swift.max(gradients, workspace)
         let firstStep = weightBytes + copies + methodBytes + gradients + optimizer
 
         let flops = stepFlops(batchSize: batchSize, tokens: tokens, trainsBase: trainsBase, loraSettings: loraSettings)
