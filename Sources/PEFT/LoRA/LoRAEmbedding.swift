@@ -31,6 +31,15 @@ public final class LoRAEmbedding: LoRALayer {
 
     private func table(_ component: String, _ adapter: String) -> Tensor { child(component)!.parameter(adapter) }
 
+    override func factors(_ adapter: String) -> (a: Tensor, b: Tensor) {
+        (table("lora_embedding_A", adapter), table("lora_embedding_B", adapter))
+    }
+
+    override func setFactors(_ adapter: String, a: Tensor, b: Tensor) {
+        registerParameter("lora_embedding_A", adapter: adapter, a)
+        registerParameter("lora_embedding_B", adapter: adapter, b)
+    }
+
     /// (B A)ᵀ · s: [V, C], the layout of the embedding table.
     public override func deltaWeight(adapter: String) -> Tensor {
         (matmul(table("lora_embedding_B", adapter), table("lora_embedding_A", adapter)) * scaling(of: adapter)).transposed().contiguous()

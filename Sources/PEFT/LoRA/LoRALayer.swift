@@ -80,6 +80,18 @@ public class LoRALayer: Module, AdapterLayer {
         child(component)!.child(adapter, as: WeightHolder.self).weight
     }
 
+    /// The two factors of an adapter: A [r, ...] and B [..., r, ...] (`lora_A` / `lora_B`, or the
+    /// embedding tables).
+    func factors(_ adapter: String) -> (a: Tensor, b: Tensor) {
+        (factor("lora_A", adapter), factor("lora_B", adapter))
+    }
+
+    /// Replaces an adapter's factors (combining adapters); shapes may change with the rank.
+    func setFactors(_ adapter: String, a: Tensor, b: Tensor) {
+        registerFactor("lora_A", adapter: adapter, a)
+        registerFactor("lora_B", adapter: adapter, b)
+    }
+
     /// Initialises the DoRA magnitude to the per-output norm of W + s·ΔW.
     func addMagnitude(adapter: String) {
         let norm = Tensor.withoutGradient { doraWeightNorm(adapter: adapter, weight: baseWeight) }
