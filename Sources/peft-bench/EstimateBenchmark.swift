@@ -24,7 +24,8 @@ struct EstimateBenchmark: ParsableCommand {
 
     @OptionGroup var options: BenchmarkOptions
     @Option(help: "A BERT model folder.") var model = ".cache/assets/all-MiniLM-L6-v2"
-    @Option(help: "full or lora.") var method = "lora"
+    @Option(help: "full, lora or selective (mask: top --density by weight magnitude).") var method = "lora"
+    @Option(help: "Selective mask density.") var density = 0.005
     @Option(help: "LoRA rank.") var rank = 8
     @Option(help: "LoRA target modules, comma-separated.") var targetModules = "query,value"
     @Option(help: "Sequences per batch.") var batchSize = 8
@@ -48,6 +49,7 @@ struct EstimateBenchmark: ParsableCommand {
         let folder = URL(fileURLWithPath: model)
         let configuration = try BertConfiguration.load(from: folder)
         let trainingMethod: TrainingMethod = method == "full" ? .full
+            : method == "selective" ? .selective(density: density)
             : .lora(rank: rank, targetModules: targetModules.split(separator: ",").map(String.init), dropout: 0)
         let estimate = MemoryEstimator(configuration: configuration, labelCount: 2)
             .estimate(method: trainingMethod, batchSize: batchSize, tokens: maxLength)
@@ -58,8 +60,16 @@ struct EstimateBenchmark: ParsableCommand {
         try classifier.bert.loadWeights(from: folder)
         var touched: Float = 0
         for (_, tensor) in classifier.namedParameters() { touched += tensor.toArray().reduce(0, +) }
+        var selective: SelectiveFineTuning?
         if method == "full" {
             classifier.unfreeze()
+        } else if method == "selective" {
+            let magnitudes = Dictionary(uniqueKeysWithValues: classifier.namedParameters().filter { !$0.path.hasPrefix("classifier.") }
+                .map { ($0.path, Tensor($0.tensor.toArray().map(Swift.abs), shape: $0.tensor.shape)) })
+            var mask = SparseMask(topFraction: density, of: magnitudes, scope: .perTensor)
+            mask.selectAll(of: Dictionary(uniqueKeysWithValues: classifier.namedParameters().filter { $0.path.hasPrefix("classifier.") }
+                .map { ($0.path, $0.tensor) }))
+            selective = SelectiveFineTuning(model: classifier, mask: mask)
         } else {
             var lora = LoRAConfiguration(rank: rank, alpha: Double(2 * rank),
                                          targetModules: .names(targetModules.split(separator: ",").map(String.init)))
@@ -76,7 +86,7 @@ struct EstimateBenchmark: ParsableCommand {
         for _ in 0..<steps {
             let start = Timing.now()
             crossEntropy(logits: classifier(batch), targets: labels).backward()
-            optimizer.step(classifier)
+            if let selective { selective.step(with: optimizer) } else { optimizer.step(classifier) }
             classifier.zeroGradients()
             seconds.append(Timing.now() - start)
         }

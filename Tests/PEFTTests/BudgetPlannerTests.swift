@@ -1,7 +1,10 @@
+import Formats
 import Foundation
+import Models
 import NN
 import PEFT
 import TensorCore
+import TestSupport
 import Testing
 
 @Suite struct BudgetPlannerTests {
@@ -58,6 +61,28 @@ import Testing
         #expect(peft.adapterLayers.count == plan.targets.count)
         let json = configuration.json
         #expect(json["peft_type"] == .string("LORA"))
+    }
+
+    /// On real MiniLM: score the encoder on one batch, plan 0.3% of the parameters, inject the
+    /// plan with PeftModel: the adapter has exactly the planned parameters (plus the head).
+    @Test func aPlanForMiniLMInjectsTheBudgetedParameters() throws {
+        guard let folder = try assetURL("all-MiniLM-L6-v2") else { return }
+        var generator = RandomGenerator(seed: 0)
+        let classifier = BertForSequenceClassification(configuration: try BertConfiguration.load(from: folder), labelCount: 2,
+                                                       generator: &generator)
+        try classifier.bert.loadWeights(from: folder)
+        classifier.setTraining(false)
+        let ids = (0..<32).map { 1000 + ($0 * 37) % 5000 }
+        let batch = TokenBatch(ids: ids, batchSize: 2, length: 16)
+        let analysis = SensitivityAnalysis(model: classifier, matching: "bert\\.encoder\\..*")
+        analysis.accumulate { crossEntropy(logits: classifier(batch), targets: [0, 1]) }
+        let report = analysis.report()
+        #expect(report.layers.count == 6 && report.modules.count == 6 * 8)
+        let total = classifier.parameterCounts().total
+        let plan = try BudgetPlanner.planLoRA(report: report, budget: total * 3 / 1000)
+        #expect(plan.parameterCount <= total * 3 / 1000 && plan.parameterCount > total * 3 / 1000 - 768)
+        _ = try PeftModel(model: classifier, configuration: plan.configuration(taskType: "SEQ_CLS"))
+        #expect(classifier.parameterCounts().trainable == plan.parameterCount + 2 * 384 + 2)
     }
 
     @Test func sparseDensityCoversTheBudget() {
