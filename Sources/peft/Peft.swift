@@ -6,6 +6,7 @@ struct Peft: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "peft",
         abstract: "Parameter-efficient fine-tuning on the CPU: inspect models, embed text, and more.",
-        subcommands: [Quickstart.self, Train.self, Evaluate.self, Embed.self, Inspect.self, Merge.self]
+        subcommands: [Quickstart.self, Train.self, Evaluate.self, Analyze.self, Estimate.self, Embed.self,
+                      Inspect.self, Merge.self]
     )
 }

@@ -1,0 +1,142 @@
+import Formats
+
+/// Counts the bytes a training forward pass leaves alive for the backward pass, by replaying
+/// the engine's rules on shapes alone:
+///
+/// - an op is recorded when any input requires a gradient (`Tensor.record`), and its node
+///   holds every input until backward reaches it, whether the derivative reads it or not;
+/// - views (`reshaped` of a contiguous tensor, `permuted`, `sliced`) share their input's storage;
+///   `reshaped` of a non-contiguous view copies (`contiguous`);
+/// - some derivatives keep more: elementwise maps (`gelu`, `tanh`, scaling) their output,
+///   layer norm two floats of statistics per row, dropout a one-byte keep flag per element,
+///   attention its output and one log-sum-exp per query row, cross-entropy its logits.
+///
+/// A tensor's bytes count once however many nodes hold it; parameters are not activations.
+struct ActivationTrace {
+    struct Value {
+        let id: Int
+        let elements: Int
+        let requiresGradient: Bool
+    }
+
+    private var elementCounts: [Int] = []
+    private var isParameter: [Bool] = []
+    private var retained: Set<Int> = []
+    /// Bytes kept by derivatives beyond their inputs (statistics, keep flags ...).
+    private(set) var extraBytes = 0
+
+    /// Bytes held for the backward pass: retained float32 tensors plus the extras.
+    var bytes: Int { retained.filter { !isParameter[$0] }.reduce(0) { $0 + 4 * elementCounts[$1] } + extraBytes }
+
+    mutating func input(elements: Int) -> Value { make(elements, requiresGradient: false, parameter: false) }
+
+    mutating func parameter(elements: Int, trainable: Bool) -> Value { make(elements, requiresGradient: trainable, parameter: true) }
+
+    /// An op with a new float32 output of `elements`.
+    mutating func op(_ inputs: [Value], output elements: Int, savedBytes: Int = 0, savesOutput: Bool = false) -> Value {
+        let recorded = inputs.contains { $0.requiresGradient }
+        let output = make(elements, requiresGradient: recorded, parameter: false)
+        if recorded {
+            for input in inputs { retained.insert(input.id) }
+            extraBytes += savedBytes
+            if savesOutput { retained.insert(output.id) }
+        }
+        return output
+    }
+
+    /// A view of `value` (same storage), recorded like any op.
+    mutating func view(_ value: Value) -> Value {
+        if value.requiresGradient { retained.insert(value.id) }
+        return value
+    }
+
+    private mutating func make(_ elements: Int, requiresGradient: Bool, parameter: Bool) -> Value {
+        elementCounts.append(elements)
+        isParameter.append(parameter)
+        return Value(id: elementCounts.count - 1, elements: elements, requiresGradient: requiresGradient)
+    }
+}
+
+/// BERT's training forward pass (`BertForSequenceClassification`) replayed on an
+/// `ActivationTrace`, op for op as Sources/Models/BERT runs it.
+struct BertActivationModel {
+    let configuration: BertConfiguration
+    let labelCount: Int
+    /// Whether a parameter (by its path inside the model, e.g.
+    /// `bert.encoder.layer.0.attention.self.query.weight`) trains.
+    let isTrainable: (String) -> Bool
+    /// LoRA rank and dropout of a module path, when it carries an adapter.
+    let lora: (String) -> (rank: Int, dropout: Double)?
+    let isDropoutActive: Bool
+
+    /// Bytes saved for backward by one forward pass on a [B, T] batch.
+    func savedBytes(batchSize b: Int, tokens t: Int) -> Int {
+        var trace = ActivationTrace()
+        let (c, i) = (configuration.hiddenSize, configuration.intermediateSize)
+        let n = b * t
+        let hiddenDropout = isDropoutActive && configuration.hiddenDropoutProbability > 0
+
+        func parameter(_ path: String, _ elements: Int) -> ActivationTrace.Value {
+            trace.parameter(elements: elements, trainable: isTrainable(path))
+        }
+        func dropout(_ x: ActivationTrace.Value, active: Bool) -> ActivationTrace.Value {
+            active ? trace.op([x], output: x.elements, savedBytes: x.elements) : x
+        }
+        func linear(_ x: ActivationTrace.Value, _ path: String, rows: Int, input: Int, output: Int) -> ActivationTrace.Value {
+            let weight = parameter(path + ".weight", input * output), bias = parameter(path + ".bias", output)
+            let product = trace.op([trace.view(x), trace.view(weight)], output: rows * output)
+            var result = trace.op([product, bias], output: rows * output)
+            if let (rank, probability) = lora(path) {
+                var source = x
+                if isDropoutActive && probability > 0 {
+                    let keep = trace.input(elements: rows * input)
+                    source = trace.op([x, keep], output: rows * input)
+                }
+                let a = trace.parameter(elements: rank * input, trainable: true)
+                let down = trace.op([source, trace.view(a)], output: rows * rank)
+                let bFactor = trace.parameter(elements: output * rank, trainable: true)
+                let up = trace.op([down, trace.view(bFactor)], output: rows * output)
+                let scaled = trace.op([up], output: rows * output, savesOutput: true)
+                result = trace.op([result, scaled], output: rows * output)
+            }
+            return result
+        }
+        func layerNorm(_ x: ActivationTrace.Value, _ path: String, rows: Int) -> ActivationTrace.Value {
+            trace.op([x, parameter(path + ".weight", c), parameter(path + ".bias", c)], output: rows * c, savedBytes: 8 * rows)
+        }
+
+        // Embeddings: word + position + token type, LayerNorm, dropout.
+        let e = "bert.embeddings."
+        let words = trace.op([parameter(e + "word_embeddings.weight", configuration.vocabularySize * c)], output: n * c)
+        let positions = trace.op([parameter(e + "position_embeddings.weight", configuration.maximumPositionCount * c)], output: t * c)
+        let types = trace.op([parameter(e + "token_type_embeddings.weight", configuration.typeVocabularySize * c)], output: n * c)
+        let summed = trace.op([trace.op([words, positions], output: n * c), types], output: n * c)
+        var hidden = dropout(layerNorm(summed, e + "LayerNorm", rows: n), active: hiddenDropout)
+        let mask = trace.input(elements: b * t)
+
+        for index in 0..<configuration.hiddenLayerCount {
+            let l = "bert.encoder.layer.\(index)."
+            let heads = ["query", "key", "value"].map {
+                trace.view(trace.view(linear(hidden, l + "attention.self." + $0, rows: n, input: c, output: c)))
+            }
+            let context = trace.op(heads + [mask], output: n * c, savedBytes: 4 * b * configuration.attentionHeadCount * t,
+                                   savesOutput: true)
+            let merged = trace.op([trace.view(context)], output: n * c)   // permute + reshape copies
+            let attentionOutput = dropout(linear(trace.view(merged), l + "attention.output.dense", rows: n, input: c, output: c),
+                                          active: hiddenDropout)
+            let attended = layerNorm(trace.op([attentionOutput, hidden], output: n * c), l + "attention.output.LayerNorm", rows: n)
+            let intermediate = linear(attended, l + "intermediate.dense", rows: n, input: c, output: i)
+            let activated = trace.op([intermediate], output: n * i, savesOutput: true)
+            let output = dropout(linear(activated, l + "output.dense", rows: n, input: i, output: c), active: hiddenDropout)
+            hidden = layerNorm(trace.op([output, attended], output: n * c), l + "output.LayerNorm", rows: n)
+        }
+
+        // Pooler on the first token, classifier dropout, classifier, cross-entropy.
+        let first = trace.op([trace.view(hidden)], output: b * c)
+        let pooled = trace.op([linear(first, "bert.pooler.dense", rows: b, input: c, output: c)], output: b * c, savesOutput: true)
+        let classifierDropout = isDropoutActive && (configuration.classifierDropoutProbability ?? configuration.hiddenDropoutProbability) > 0
+        let logits = linear(dropout(pooled, active: classifierDropout), "classifier", rows: b, input: c, output: labelCount)
+        _ = trace.op([logits], output: 1, savedBytes: 4 * b)
+        return trace.bytes
+    }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import Formats
+import TensorCore
+
+/// A fine-tuning method as far as memory and time are concerned.
+public enum TrainingMethod: Sendable, Equatable {
+    /// Every parameter trains.
+    case full
+    /// Only the classification head trains.
+    case head
+    /// LoRA of `rank` on the modules whose last path components match `targetModules`
+    /// (e.g. "query", "value", "dense"), plus the head (PEFT's `modules_to_save` for SEQ_CLS).
+    case lora(rank: Int, targetModules: [String], dropout: Double)
+    /// A sparse mask of `density` over all parameters (every tensor is assumed to hold a
+    /// selected element, so gradients and optimizer state are dense), plus the head.
+    case selective(density: Double)
+}
+
+/// Peak memory and time of one training step of `BertForSequenceClassification` with AdamW,
+/// predicted from shapes (see `MemoryEstimator`).
+public struct TrainingEstimate: Codable, Sendable {
+    public var parameterCount: Int
+    public var trainableParameterCount: Int
+    /// The model file as stored (memory-mapped, read-only), fully resident.
+    public var weightBytes: Int
+    /// Float32 tensors the method adds: LoRA factors, the head and its saved copy, selective's
+    /// base values and indices.
+    public var methodBytes: Int
+    public var gradientBytes: Int
+    /// AdamW's two moments per element of every trainable tensor.
+    public var optimizerBytes: Int
+    /// Saved for backward by the forward pass (`ActivationTrace`).
+    public var activationBytes: Int
+    /// Gradients of activations alive at once early in backward (the feed-forward block's).
+    public var backwardWorkspaceBytes: Int
+    /// Owned float32 copies the first optimizer step makes of trained base weights while the
+    /// mapped file is still resident.
+    public var firstStepCopyBytes: Int
+    /// max(steady backward, first optimizer step).
+    public var peakBytes: Int
+    /// Which phase sets the peak: "backward" or "first optimizer step".
+    public var peakPhase: String
+    public var flopsPerStep: Double
+    /// Matrix-multiplication throughput the time is based on.
+    public var gemmGigaflops: Double
+    /// flops / throughput: a lower bound, elementwise ops come on top.
+    public var secondsPerStep: Double
+}
+
+/// Predicts the peak memory and the time of a training step before it runs.
+///
+/// Memory is the sum of what lives at the worst moment, counted as this engine allocates it:
+///
+/// - backward (every step): weights + method tensors + AdamW state (two floats per element of
+///   each trainable tensor, from the second step on) + the activations the forward pass saved
+///   (`ActivationTrace` replays BERT's forward op by op; the engine holds them all until
+///   `backward()` returns, since its topological order references every graph tensor) + the
+///   larger of the parameter gradients (complete at the end of backward) and the activation
+///   gradients alive in the top feed-forward block's backward (2·N·I + 3·N·C floats);
+/// - the first optimizer step: the mapped weights + owned float32 copies of the base weights it
+///   trains (the optimizer copies a borrowed tensor before updating it) + gradients + AdamW state.
+///
+/// Time is the step's matrix-multiplication flops (forward; backward input gradients where the
+/// input needs one and weight gradients for trained weights; attention) over a GEMM throughput,
+/// measured on this machine with a [B·T, C]·[C, I] product unless given.
+///
+/// ```swift
+/// let estimator = MemoryEstimator(configuration: try BertConfiguration.load(from: folder), labelCount: 2)
+/// let estimate = estimator.estimate(method: .lora(rank: 8, targetModules: ["query", "value"], dropout: 0),
+///                                   batchSize: 16, tokens: 128)
+/// print(estimate.peakBytes)
+/// ```
+public struct MemoryEstimator: Sendable {
+    public let configuration: BertConfiguration
+    public let labelCount: Int
+    /// Bytes per element of the stored weights (4 for float32, 2 for float16/bfloat16).
+    public let weightElementBytes: Int
+
+    public init(configuration: BertConfiguration, labelCount: Int = 2, weightElementBytes: Int = 4) {
+        self.configuration = configuration
+        self.labelCount = labelCount
+        self.weightElementBytes = weightElementBytes
+    }
+
+    /// Parameter paths (of `BertForSequenceClassification`) with their element counts and,
+    /// for matrices, [out, in].
+    var parameters: [(path: String, count: Int, matrix: (out: Int, in: Int)?)] {
+        let (c, i) = (configuration.hiddenSize, configuration.intermediateSize)
+        var result: [(String, Int, (out: Int, in: Int)?)] = [
+            ("bert.embeddings.word_embeddings.weight", configuration.vocabularySize * c, nil),
+            ("bert.embeddings.position_embeddings.weight", configuration.maximumPositionCount * c, nil),
+            ("bert.embeddings.token_type_embeddings.weight", configuration.typeVocabularySize * c, nil),
+            ("bert.embeddings.LayerNorm.weight", c, nil), ("bert.embeddings.LayerNorm.bias", c, nil),
+        ]
+        for index in 0..<configuration.hiddenLayerCount {
+            let l = "bert.encoder.layer.\(index)."
+            for (name, out, input) in [("attention.self.query", c, c), ("attention.self.key", c, c), ("attention.self.value", c, c),
+                                       ("attention.output.dense", c, c), ("intermediate.dense", i, c), ("output.dense", c, i)] {
+                result += [(l + name + ".weight", out * input, (out, input)), (l + name + ".bias", out, nil)]
+            }
+            for norm in ["attention.output.LayerNorm", "output.LayerNorm"] {
+                result += [(l + norm + ".weight", c, nil), (l + norm + ".bias", c, nil)]
+            }
+        }
+        result += [("bert.pooler.dense.weight", c * c, (c, c)), ("bert.pooler.dense.bias", c, nil),
+                   ("classifier.weight", labelCount * c, (labelCount, c)), ("classifier.bias", labelCount, nil)]
+        return result
+    }
+
+    /// The estimate for one method at batch size B and T tokens per sequence (padded length).
+    /// `gemmGigaflops` nil measures the throughput (about 0.2 s).
+    public func estimate(method: TrainingMethod, batchSize: Int, tokens: Int, isDropoutActive: Bool = true,
+                         gemmGigaflops: Double? = nil) -> TrainingEstimate {
+        precondition(batchSize > 0 && tokens > 0, "MemoryEstimator: batch size \(batchSize) and tokens \(tokens) must be positive")
+        let parameters = self.parameters
+        let isHead = { (path: String) in path.hasPrefix("classifier.") }
+        func loraSettings(_ module: String) -> (rank: Int, dropout: Double)? {
+            guard case let .lora(rank, targets, dropout) = method, !module.hasPrefix("classifier"),
+                  targets.contains(where: { module == $0 || module.hasSuffix("." + $0) }) else { return nil }
+            return (rank, dropout)
+        }
+        let trainsBase: Bool
+        switch method {
+        case .full, .selective: trainsBase = true
+        case .head, .lora: trainsBase = false
+        }
+        let isTrainable = { (path: String) in trainsBase || isHead(path) }
+
+        let headCount = parameters.filter { isHead($0.path) }.reduce(0) { $0 + $1.count }
+        let baseCount = parameters.reduce(0) { $0 + $1.count } - headCount
+        var loraCount = 0
+        for (path, _, matrix) in parameters where path.hasSuffix(".weight") {
+            if let matrix, let (rank, _) = loraSettings(String(path.dropLast(7))) { loraCount += rank * (matrix.in + matrix.out) }
+        }
+        let trainableTensorElements: Int
+        var methodBytes = 4 * headCount
+        switch method {
+        case .full: trainableTensorElements = baseCount + headCount
+        case .head: trainableTensorElements = headCount
+        case .lora:
+            trainableTensorElements = loraCount + headCount
+            methodBytes += 4 * (loraCount + headCount)   // factors + the head's modules_to_save copy
+        case let .selective(density):
+            trainableTensorElements = baseCount + headCount
+            methodBytes += 4 * baseCount + 8 * Int(density * Double(baseCount))   // base values + indices
+        }
+        let trainableCount: Int
+        switch method {
+        case let .selective(density): trainableCount = Int((density * Double(baseCount)).rounded()) + headCount
+        default: trainableCount = trainableTensorElements
+        }
+
+        let n = batchSize * tokens, (c, i) = (configuration.hiddenSize, configuration.intermediateSize)
+        let activations = BertActivationModel(configuration: configuration, labelCount: labelCount, isTrainable: isTrainable,
+                                              lora: loraSettings, isDropoutActive: isDropoutActive)
+            .savedBytes(batchSize: batchSize, tokens: tokens)
+        let workspace = 4 * (2 * n * i + 3 * n * c)
+        let weightBytes = weightElementBytes * baseCount
+        let gradients = 4 * trainableTensorElements
+        let optimizer = 8 * trainableTensorElements
+        let copies = trainsBase ? 4 * baseCount : 0
+        // From the second step the trained base weights are owned copies and the mapping is gone.
+        let steadyWeights = trainsBase ? 4 * baseCount : weightBytes
+        // The engine keeps every saved activation until `backward()` returns, so the parameter
+        // gradients, complete at the end, pile on top of them; early on the workspace does.
+        let backward = steadyWeights + methodBytes + optimizer + activations + Swift.max(gradients, workspace)
+        let firstStep = weightBytes + copies + methodBytes + gradients + optimizer
+
+        let flops = stepFlops(batchSize: batchSize, tokens: tokens, trainsBase: trainsBase, loraSettings: loraSettings)
+        let throughput = gemmGigaflops ?? Self.measureGEMMGigaflops(rows: Swift.min(n, 2048), inner: c, columns: i)
+        return TrainingEstimate(
+            parameterCount: baseCount + headCount, trainableParameterCount: trainableCount, weightBytes: weightBytes,
+            methodBytes: methodBytes, gradientBytes: gradients, optimizerBytes: optimizer, activationBytes: activations,
+            backwardWorkspaceBytes: workspace, firstStepCopyBytes: copies, peakBytes: Swift.max(backward, firstStep),
+            peakPhase: backward >= firstStep ? "backward" : "first optimizer step",
+            flopsPerStep: flops, gemmGigaflops: throughput, secondsPerStep: flops / (throughput * 1e9))
+    }
+
+    /// Matrix-multiplication flops of one training step.
+    func stepFlops(batchSize: Int, tokens: Int, trainsBase: Bool,
+                   loraSettings: (String) -> (rank: Int, dropout: Double)?) -> Double {
+        let n = Double(batchSize * tokens), c = Double(configuration.hiddenSize)
+        var flops = 0.0
+        for (path, _, matrix) in parameters where path.hasSuffix(".weight") && path.hasPrefix("bert.encoder") {
+            guard let matrix else { continue }
+            let gemm = 2 * n * Double(matrix.in * matrix.out)
+            // Forward, input gradient (every encoder input needs one once anything below trains),
+            // weight gradient when the weight trains.
+            flops += gemm * (trainsBase ? 3 : 2)
+            if let (rank, _) = loraSettings(String(path.dropLast(7))) {
+                flops += 3 * 2 * n * Double(rank * (matrix.in + matrix.out))
+            }
+        }
+        // Attention per layer: QKᵀ and PV forward; backward recomputes P and forms dV, dP, dQ, dK.
+        let attention = 2 * Double(batchSize) * Double(tokens * tokens) * c
+        flops += Double(configuration.hiddenLayerCount) * attention * 7
+        return flops
+    }
+
+    /// GEMM throughput of this engine on a [rows, inner]·[inner, columns] product, in GFLOP/s.
+    public static func measureGEMMGigaflops(rows: Int, inner: Int, columns: Int) -> Double {
+        let a = Tensor.randomUniform([rows, inner], seed: 1), b = Tensor.randomUniform([inner, columns], seed: 2)
+        let output = Tensor.zeros([rows, columns])
+        matmul(a, b, into: output)
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            matmul(a, b, into: output)
+            best = Swift.min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return 2 * Double(rows * inner * columns) / best / 1e9
+    }
+}

@@ -1,0 +1,58 @@
+import Formats
+import Foundation
+import Models
+import NN
+import PEFT
+import TensorCore
+import Testing
+
+@Suite struct MemoryEstimatorTests {
+    let configuration = BertConfiguration(vocabularySize: 50, hiddenSize: 16, hiddenLayerCount: 2, attentionHeadCount: 4,
+                                          intermediateSize: 32, maximumPositionCount: 24)
+    let b = 3, t = 5, labels = 2
+
+    func estimate(_ method: TrainingMethod, batchSize: Int? = nil) -> TrainingEstimate {
+        MemoryEstimator(configuration: configuration, labelCount: labels)
+            .estimate(method: method, batchSize: batchSize ?? b, tokens: t, gemmGigaflops: 10)
+    }
+
+    /// Full fine-tuning keeps, per layer, 18 [N, C] and 3 [N, I] float tensors (q/k/v products
+    /// and sums, attention output and its contiguous copy, output projection, dropout, residual
+    /// sums, norms), two dropout keep masks of a byte per element, layer-norm statistics and the
+    /// attention log-sum-exps; plus the embeddings' six [N, C] tensors and the pooler/head's few.
+    @Test func fullFineTuningActivationsMatchTheEnginesRules() {
+        let (n, c, i, h, l) = (b * t, 16, 32, 4, 2)
+        let embeddings = 4 * (6 * n * c + t * c) + 8 * n + n * c
+        let layer = 4 * (18 * n * c + 3 * n * i) + 4 * b * h * t + 2 * n * c + 16 * n
+        let head = 4 * (5 * b * c + 2 * b * labels) + b * c + 4 * b
+        let attentionMask = 4 * b * t   // [B, 1, 1, T], held by every layer's attention
+        #expect(estimate(.full).activationBytes == embeddings + l * layer + head + attentionMask)
+    }
+
+    /// Training the head alone records only the classifier: its input, product and logits.
+    @Test func headOnlyTrainingSavesOnlyTheHeadsInputs() {
+        #expect(estimate(.head).activationBytes == 4 * (b * 16 + 2 * b * labels) + 4 * b)
+    }
+
+    /// Parameter counts agree with the real model and with PEFT's LoRA injection.
+    @Test func parameterCountsMatchTheModelAndPeftModel() throws {
+        var generator = RandomGenerator(seed: 0)
+        let model = BertForSequenceClassification(configuration: configuration, labelCount: labels, generator: &generator)
+        #expect(estimate(.full).parameterCount == model.parameterCounts().total)
+        var lora = LoRAConfiguration(rank: 4, alpha: 8, targetModules: .names(["query", "value"]))
+        lora.taskType = "SEQ_CLS"
+        _ = try PeftModel(model: model, configuration: lora)
+        let predicted = estimate(.lora(rank: 4, targetModules: ["query", "value"], dropout: 0))
+        #expect(predicted.trainableParameterCount == model.parameterCounts().trainable)
+    }
+
+    @Test func peaksGrowWithTheBatchAndFullFineTuningCostsMost() {
+        let lora = TrainingMethod.lora(rank: 8, targetModules: ["query", "value"], dropout: 0)
+        #expect(estimate(lora, batchSize: 8).peakBytes > estimate(lora, batchSize: 2).peakBytes)
+        #expect(estimate(.full).peakBytes > estimate(lora).peakBytes)
+        #expect(estimate(.full).optimizerBytes == 2 * estimate(.full).gradientBytes)
+        let selective = estimate(.selective(density: 0.01))
+        #expect(selective.trainableParameterCount < estimate(.full).trainableParameterCount / 10)
+        #expect(estimate(.full).secondsPerStep > estimate(.head).secondsPerStep)
+    }
+}
