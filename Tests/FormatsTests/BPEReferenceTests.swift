@@ -50,11 +50,22 @@ import TestSupport
         try JSONDecoder().decode(SmolLM2Fixture.self, from: Data(contentsOf: fixtureURL("bpe_smollm2.json")))
     }
 
-    /// SmolLM2's vocabulary, from the tokenizer.json that scripts/fixtures/bpe.py extracts from the
-    /// GGUF (nil on a developer machine without it; an error in CI).
+    /// SmolLM2's tokenizer from the GGUF's own metadata, as `peft generate` loads it (nil on a
+    /// developer machine without the asset; an error in CI). The reference ids come from Hugging
+    /// Face tokenizers on the same vocabulary (scripts/fixtures/bpe.py).
     func smolLM2() throws -> ByteLevelBPETokenizer? {
-        guard let folder = try assetURL("SmolLM2-135M-Instruct/hf-tokenizer") else { return nil }
-        return try ByteLevelBPETokenizer(folder: folder)
+        guard let file = try assetURL("SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf") else { return nil }
+        return try ByteLevelBPETokenizer(ggufMetadata: try GGUFFile(url: file).metadata)
+    }
+
+    /// The same tokenizer from the tokenizer.json that scripts/fixtures/bpe.py extracts, when present.
+    @Test func ggufAndTokenizerJSONLoadersAgree() throws {
+        guard let fromGGUF = try smolLM2(),
+              let folder = try? assetURL("SmolLM2-135M-Instruct/hf-tokenizer") else { return }
+        let fromJSON = try ByteLevelBPETokenizer(folder: folder)
+        for text in try smolLM2Fixture().cases.prefix(40).map(\.text) {
+            #expect(fromGGUF.encode(text) == fromJSON.encode(text), "\(text)")
+        }
     }
 
     @Test func scannersSplitLikeOniguruma() throws {

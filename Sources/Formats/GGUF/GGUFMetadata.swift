@@ -146,3 +146,6 @@ extension GGUFCursor {
         }
     }
 }
+
+/// GGUF metadata feeds the byte-level BPE tokenizer directly (`tokenizer.ggml.*` keys).
+extension GGUFValue: TokenizerMetadataValue {}
