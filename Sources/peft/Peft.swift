@@ -7,6 +7,6 @@ struct Peft: ParsableCommand {
         commandName: "peft",
         abstract: "Parameter-efficient fine-tuning on the CPU: inspect models, embed text, and more.",
         subcommands: [Quickstart.self, Train.self, Evaluate.self, Analyze.self, Estimate.self, Embed.self,
-                      Inspect.self, Merge.self]
+                      Inspect.self, Merge.self, Generate.self]
     )
 }
