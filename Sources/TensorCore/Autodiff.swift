@@ -56,10 +56,14 @@ extension Tensor {
         }()
         precondition(seed.shape == shape, "backward: gradient shape \(seed.shape) differs from \(shape)")
 
-        let order = topologicalOrder()
+        // Processed tensors are dropped from `order` at once, so an activation (and the storage it
+        // shares with saved values) is freed as soon as the backward pass is past it.
+        var order: [Tensor?] = topologicalOrder()
         var gradients: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
         Tensor.withoutGradient {
-            for tensor in order.reversed() {
+            for index in order.indices.reversed() {
+                guard let tensor = order[index] else { continue }
+                order[index] = nil
                 guard let outputGradient = gradients.removeValue(forKey: ObjectIdentifier(tensor)) else { continue }
                 guard let node = tensor.gradientNode, let derivative = node.derivative else {
                     tensor.accumulate(outputGradient)
