@@ -52,7 +52,7 @@ public final class Trainer {
                                         warmupSteps: Int((Double(configuration.warmupRatio) * Double(total)).rounded(.up)),
                                         totalSteps: total)
         state = TrainerState(position: batcher.position)
-        // Dropout layers get generators derived from the run's seed, so runs repeat exactly.
+        // Dropout and LoRA layers get generators derived from the run's seed, so runs repeat exactly.
         for (index, entry) in dropoutLayers().enumerated() {
             entry.layer.generator = RandomGenerator(seed: configuration.seed &+ 0x9E37_79B9 &* UInt64(index + 1))
         }
@@ -191,8 +191,9 @@ public final class Trainer {
         Double(batcher.position.epoch) + Double(batcher.position.batchIndex) / Double(max(1, batcher.batchesPerEpoch))
     }
 
-    private func dropoutLayers() -> [(path: String, layer: Dropout)] {
-        model.namedModules().compactMap { entry in (entry.module as? Dropout).map { (entry.path, $0) } }
+    /// Dropout layers and LoRA layers (whose adapters apply dropout): every generator a step draws from.
+    private func dropoutLayers() -> [(path: String, layer: any RandomizedLayer)] {
+        model.namedModules().compactMap { entry in (entry.module as? any RandomizedLayer).map { (entry.path, $0) } }
     }
 
     private func summary() -> TrainingSummary {

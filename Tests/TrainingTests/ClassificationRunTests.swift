@@ -101,7 +101,7 @@ func writeSentimentData(in folder: URL, name: String, count: Int, seed: UInt64) 
         let data = try writeSentimentData(in: folder, name: "train.jsonl", count: 96, seed: 3)
         let validation = try writeSentimentData(in: folder, name: "validation.jsonl", count: 32, seed: 4)
         var configuration = settings(.lora, model: model, data: data, validation: validation, output: folder.appendingPathComponent("out"))
-        configuration.epochs = 8
+        configuration.epochs = 16   // 8 epochs learned the task for some seeds only
         configuration.rank = 4
         let (train, held) = try ClassificationRun.loadData(configuration)
         let result = try ClassificationRun.run(configuration: configuration, modelFolder: model, train: train, validation: held,
@@ -122,8 +122,8 @@ func writeSentimentData(in folder: URL, name: String, count: Int, seed: UInt64) 
 }
 
 @Suite(.serialized) struct AdapterResumeTests {
-    /// LoRA (adapter factors and the `modules_to_save` head) resumes exactly. LoRA dropout is 0
-    /// here: the LoRA layers' dropout generators are not yet reachable from outside PEFT.
+    /// LoRA (adapter factors and the `modules_to_save` head) with LoRA dropout resumes exactly:
+    /// the LoRA layers' dropout generators are checkpointed with the run.
     @Test func loraRunResumesExactly() throws {
         let folder = try makeScratchFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -131,7 +131,7 @@ func writeSentimentData(in folder: URL, name: String, count: Int, seed: UInt64) 
         let data = try writeSentimentData(in: folder, name: "train.jsonl", count: 48, seed: 6)
         var configuration = TrainingConfiguration()
         configuration.method = .lora
-        configuration.dropout = 0
+        configuration.dropout = 0.2
         configuration.rank = 4
         configuration.epochs = 2
         configuration.batchSize = 8

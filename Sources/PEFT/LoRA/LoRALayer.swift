@@ -28,7 +28,7 @@ final class WeightHolder: Module {
 ///
 /// Children: `base_layer`, and per adapter `lora_A.<name>.weight`, `lora_B.<name>.weight`,
 /// `lora_magnitude_vector.<name>.weight` (DoRA), as PEFT names them in memory.
-public class LoRALayer: Module, AdapterLayer {
+public class LoRALayer: Module, AdapterLayer, RandomizedLayer {
     public static let adapterComponentNames = ["lora_A", "lora_B", "lora_embedding_A", "lora_embedding_B", "lora_magnitude_vector"]
 
     public private(set) var adapterNames: [String] = []
@@ -38,12 +38,12 @@ public class LoRALayer: Module, AdapterLayer {
     public private(set) var mergedAdapters: [String] = []
     /// The base weight before the first merge: unmerging puts back this very tensor.
     private var unmergedWeight: Tensor?
-    /// Drives LoRA dropout masks; seeded, so runs repeat.
-    var dropoutGenerator: RandomGenerator
+    /// Drives LoRA dropout masks; seeded, so runs repeat (trainers reseed and checkpoint it).
+    public var generator: RandomGenerator
 
     init(base: Module) {
         var seeder = RandomGenerator(seed: 0x10_4A)
-        dropoutGenerator = RandomGenerator(seed: seeder.next())
+        generator = RandomGenerator(seed: seeder.next())
         super.init()
         register("base_layer", base)
     }
@@ -123,7 +123,7 @@ public class LoRALayer: Module, AdapterLayer {
         guard isTraining, probability > 0 else { return input }
         let keep = 1 / (1 - probability)
         var values = [Float](repeating: 0, count: input.count)
-        for index in values.indices where dropoutGenerator.nextUniform() >= probability { values[index] = keep }
+        for index in values.indices where generator.nextUniform() >= probability { values[index] = keep }
         return input * Tensor(values, shape: input.shape)
     }
 
