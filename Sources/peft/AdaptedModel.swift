@@ -32,7 +32,7 @@ struct AdaptedModel {
             root = classifier
             encoder = classifier.bert
         } else {
-            let model = BertModel(configuration: configuration)
+            let model = withoutParameterInitialization { BertModel(configuration: configuration) }
             try model.loadWeights(from: modelFolder)
             root = model
             encoder = model

@@ -77,7 +77,7 @@ public final class BertModel: Module, VirtualTokenHost {
     /// `embeddings.position_ids` are ignored.
     public static func load(from folder: URL) throws -> BertModel {
         let configuration = try BertConfiguration.load(from: folder)
-        let model = BertModel(configuration: configuration)
+        let model = withoutParameterInitialization { BertModel(configuration: configuration) }
         try model.loadWeights(from: folder)
         return model
     }

@@ -9,7 +9,7 @@ public final class Embedding: Module {
         self.count = count
         self.dimensions = dimensions
         super.init()
-        register(parameter: "weight", Tensor.randomNormal([count, dimensions], generator: &generator))
+        register(parameter: "weight", normalInitialization([count, dimensions], generator: &generator))
     }
 
     public convenience init(count: Int, dimensions: Int) {
