@@ -30,7 +30,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "peft-bench", dependencies: [
-            "TensorCore", "NN", "Formats", "Models", "PEFT",
+            "TensorCore", "NN", "Formats", "Models", "PEFT", "Training",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
