@@ -74,20 +74,57 @@ extension Tensor {
             for index in 0..<count { y[index] = c * (x[index] + 0.044715 * x[index] * x[index] * x[index]) }
             peft_vtanh(y, y, count)
             for index in 0..<count { y[index] = 0.5 * x[index] * (1 + y[index]) }
-            return recordMapped("gelu_tanh", output, input: source) { x, _ in
-                let inner = c * (x + 0.044715 * x * x * x)
-                let t = Foundation.tanh(inner)
-                return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x)
-            }
+            return recordGELU("gelu_tanh", output, input: source, approximate: true)
         }
         let invSqrt2: Float = 1 / Float(2).squareRoot()
         for index in 0..<count { y[index] = x[index] * invSqrt2 }
         peft_verf(y, y, count)
         for index in 0..<count { y[index] = 0.5 * x[index] * (1 + y[index]) }
-        return recordMapped("gelu", output, input: source) { x, _ in
-            let cdf = 0.5 * (1 + Foundation.erf(x * invSqrt2))
-            let pdf = Foundation.exp(-0.5 * x * x) / (2 * Float.pi).squareRoot()
-            return cdf + x * pdf
+        return recordGELU("gelu", output, input: source, approximate: false)
+    }
+
+    /// Records GELU with a derivative computed by the vector kernels in chunks, threaded:
+    /// exact Φ(x) + x·φ(x), or the tanh form's 0.5(1+t) + 0.5x(1-t²)·c(1 + 3·0.044715x²).
+    private func recordGELU(_ name: String, _ output: Tensor, input source: Tensor, approximate: Bool) -> Tensor {
+        let savedInput = source.detached()
+        return Tensor.record(name, output, inputs: [self]) { gradient in
+            let upstream = gradient.contiguous()
+            let result = Tensor.zeros(upstream.shape)
+            let g = UncheckedSendable(upstream.storage.floats + upstream.offset)
+            let x = UncheckedSendable(savedInput.storage.floats + savedInput.offset)
+            let r = UncheckedSendable(result.storage.floats)
+            Parallel.forEachChunk(result.count, granularity: 4096) { range in
+                for start in stride(from: range.lowerBound, to: range.upperBound, by: 4096) {
+                    let n = Swift.min(4096, range.upperBound - start)
+                    geluDerivative(x.value + start, count: n, approximate: approximate, into: r.value + start)
+                    for index in start..<(start + n) { r.value[index] *= g.value[index] }
+                }
+            }
+            return [result]
+        }
+    }
+}
+
+/// dGELU/dx at `count` elements of `x`, written to `output` (which also serves as scratch).
+private func geluDerivative(_ x: UnsafePointer<Float>, count: Int, approximate: Bool, into output: UnsafeMutablePointer<Float>) {
+    var scratch = [Float](repeating: 0, count: count)
+    scratch.withUnsafeMutableBufferPointer { buffer in
+        let s = buffer.baseAddress!
+        if approximate {
+            let c: Float = (2 / Float.pi).squareRoot()
+            for i in 0..<count { s[i] = c * (x[i] + 0.044715 * x[i] * x[i] * x[i]) }
+            peft_vtanh(s, s, count)
+            for i in 0..<count {
+                let t = s[i]
+                output[i] = 0.5 * (1 + t) + 0.5 * x[i] * (1 - t * t) * c * (1 + 3 * 0.044715 * x[i] * x[i])
+            }
+        } else {
+            let invSqrt2: Float = 1 / Float(2).squareRoot(), invSqrt2Pi: Float = 1 / (2 * Float.pi).squareRoot()
+            for i in 0..<count { s[i] = x[i] * invSqrt2 }
+            peft_verf(s, s, count)
+            for i in 0..<count { output[i] = -0.5 * x[i] * x[i] }
+            peft_vexp(output, output, count)
+            for i in 0..<count { output[i] = 0.5 * (1 + s[i]) + x[i] * output[i] * invSqrt2Pi }
         }
     }
 }
