@@ -66,25 +66,24 @@ public enum PyTorchElementType: String, Sendable, CaseIterable {
         }
     }
 
+    /// The same element type as safetensors names it; both formats store little-endian values.
+    var safetensorsType: SafetensorsDType {
+        switch self {
+        case .float64: .float64
+        case .float32: .float32
+        case .float16: .float16
+        case .bfloat16: .bfloat16
+        case .int64: .int64
+        case .int32: .int32
+        case .int16: .int16
+        case .int8: .int8
+        case .uint8: .uint8
+        case .bool: .bool
+        }
+    }
+
     /// Converts `count` little-endian elements at `source` (any alignment) to float32.
     func widen(_ source: UnsafeRawPointer, count: Int, into destination: UnsafeMutablePointer<Float>) {
-        func each<Bits: FixedWidthInteger>(_: Bits.Type, _ convert: (Bits) -> Float) {
-            for index in 0..<count {
-                let bits = source.loadUnaligned(fromByteOffset: index * MemoryLayout<Bits>.size, as: Bits.self)
-                destination[index] = convert(Bits(littleEndian: bits))
-            }
-        }
-        switch self {
-        case .float64: each(UInt64.self) { Float(Double(bitPattern: $0)) }
-        case .float32: each(UInt32.self) { Float(bitPattern: $0) }
-        case .float16: each(UInt16.self) { Float(halfBits: $0) }
-        case .bfloat16: each(UInt16.self) { Float(bitPattern: UInt32($0) << 16) }
-        case .int64: each(Int64.self) { Float($0) }
-        case .int32: each(Int32.self) { Float($0) }
-        case .int16: each(Int16.self) { Float($0) }
-        case .int8: each(Int8.self) { Float($0) }
-        case .uint8: each(UInt8.self) { Float($0) }
-        case .bool: each(UInt8.self) { $0 == 0 ? 0 : 1 }
-        }
+        safetensorsType.widen(source, count: count, into: destination)
     }
 }
