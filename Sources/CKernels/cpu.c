@@ -2,7 +2,9 @@
 #include "ckernels.h"
 
 static int detected_level = -1;
-static int forced_level = -1;
+// Per thread, so a test forcing a level does not change the kernels under a concurrent test;
+// Parallel hands the caller's setting to its workers.
+static _Thread_local int forced_level = -1;
 
 static int detect(void) {
 #if defined(__x86_64__)
@@ -26,7 +28,7 @@ int peft_cpu_level(void) {
         detected = detect();
         __atomic_store_n(&detected_level, detected, __ATOMIC_RELAXED);
     }
-    const int forced = __atomic_load_n(&forced_level, __ATOMIC_RELAXED);
+    const int forced = forced_level;
     if (forced < 0 || forced >= detected) return detected;
     // A lower level that this architecture does not compile (NEON on x86, AVX on ARM)
     // falls back to the portable path.
@@ -46,4 +48,6 @@ const char *peft_cpu_level_name(void) {
     }
 }
 
-void peft_set_cpu_level(int level) { __atomic_store_n(&forced_level, level, __ATOMIC_RELAXED); }
+void peft_set_cpu_level(int level) { forced_level = level; }
+
+int peft_forced_cpu_level(void) { return forced_level; }

@@ -1,10 +1,23 @@
+import CKernels
 import Dispatch
 import Foundation
 
 /// Splits work across the machine's cores.
 public enum Parallel {
-    /// Threads the heavy ops use; defaults to the number of active cores.
-    nonisolated(unsafe) public static var threadCount: Int = ProcessInfo.processInfo.activeProcessorCount
+    /// The process-wide number of threads the heavy ops use; defaults to the number of active
+    /// cores. Set it once at start-up (a command-line flag, a benchmark); code that needs a
+    /// different count for a while uses `withThreadCount`, which leaves other threads alone.
+    nonisolated(unsafe) public static var defaultThreadCount: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @TaskLocal private static var scopedThreadCount: Int?
+
+    /// Threads the heavy ops called from here use.
+    public static var threadCount: Int { scopedThreadCount ?? defaultThreadCount }
+
+    /// Runs `body` with the heavy ops it calls on this thread spread over `count` threads.
+    public static func withThreadCount<Result>(_ count: Int, _ body: () throws -> Result) rethrows -> Result {
+        try $scopedThreadCount.withValue(Swift.max(1, count), operation: body)
+    }
 
     /// Runs `body(index)` for every index in `0..<count`, spread over `threadCount` threads.
     /// Each call gets a disjoint index; `body` must only write what that index owns.
@@ -13,9 +26,16 @@ public enum Parallel {
             for index in 0..<count { body(index) }
             return
         }
+        // The workers run the kernels the caller's thread selected (see peft_set_cpu_level).
+        let level = peft_forced_cpu_level()
         withoutActuallyEscaping(body) { body in
             let box = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: count) { box.value($0) }
+            DispatchQueue.concurrentPerform(iterations: count) { index in
+                let workerLevel = peft_forced_cpu_level()
+                if workerLevel != level { peft_set_cpu_level(level) }
+                box.value(index)
+                if workerLevel != level { peft_set_cpu_level(workerLevel) }
+            }
         }
     }
 

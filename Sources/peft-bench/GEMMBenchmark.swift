@@ -71,9 +71,6 @@ struct GEMMBenchmark: ParsableCommand {
     }
 
     private func withThreadCount<Result>(_ threads: Int, _ body: () -> Result) -> Result {
-        let saved = Parallel.threadCount
-        Parallel.threadCount = threads
-        defer { Parallel.threadCount = saved }
-        return body()
+        Parallel.withThreadCount(threads, body)
     }
 }

@@ -44,9 +44,7 @@ struct OpsBenchmark: ParsableCommand {
             ("attention_causal", [q, k, v], { scaledDotProductAttention(query: $0[0], key: $0[1], value: $0[2], isCausal: true) }),
         ]
         var table = TextTable(columns: ["op", "shape", "forward ms", "fwd+bwd ms", "fwd GB/s"])
-        let previous = Parallel.threadCount
-        Parallel.threadCount = threads
-        defer { Parallel.threadCount = previous }
+        Parallel.defaultThreadCount = threads
         for (name, inputs, body) in cases {
             let forward = Timing.medianSeconds(repetitions: options.repetitions) {
                 _ = Tensor.withoutGradient { body(inputs) }

@@ -1,10 +1,11 @@
+import Dispatch
+import Foundation
 import CKernels
 import Testing
 import TestSupport
 @testable import TensorCore
 
-/// Suites that force the kernels' CPU level (a process-wide setting) nest in here, so they
-/// run one at a time.
+/// Suites that force the kernels' CPU level nest in here.
 @Suite(.serialized) enum CPULevelTests {}
 
 /// The levels this machine can run, widest first (e.g. [3, 2, 0] with AVX-512).
@@ -192,14 +193,37 @@ extension CPULevelTests {
             #expect(c == [0.5, 1, 1.5, 2])
         }
 
+        /// A forced level and a scoped thread count belong to the thread that set them (tests
+        /// run concurrently), and Parallel's workers inherit the caller's level.
+        @Test func forcedSettingsStayOnTheirThread() {
+            let lowest = supportedCPULevels.last!, detected = peft_cpu_level()
+            withCPULevel(lowest) {
+                Parallel.withThreadCount(2) {
+                    let seenElsewhere = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+                    defer { seenElsewhere.deallocate() }
+                    let address = Int(bitPattern: seenElsewhere), done = DispatchSemaphore(value: 0)
+                    Thread {
+                        UnsafeMutablePointer<Int32>(bitPattern: address)!.pointee = peft_cpu_level()
+                        done.signal()
+                    }.start()
+                    done.wait()
+                    #expect(seenElsewhere.pointee == detected)
+                    var workerLevels = [Int32](repeating: -1, count: 4)
+                    workerLevels.withUnsafeMutableBufferPointer { levels in
+                        Parallel.forEach(4) { levels[$0] = peft_cpu_level() }
+                    }
+                    #expect(workerLevels == [Int32](repeating: lowest, count: 4))
+                    #expect(Parallel.threadCount == 2)
+                }
+            }
+            #expect(Parallel.threadCount == Parallel.defaultThreadCount)
+        }
+
         /// The threaded driver splits rows, columns, or nothing; each must match the reference.
         @Test(arguments: supportedCPULevels)
         func threadedSplits(level: Int32) {
-            let saved = Parallel.threadCount
-            defer { Parallel.threadCount = saved }
             withCPULevel(level) {
-                for threads in [2, 3] {
-                    Parallel.threadCount = threads
+                for threads in [2, 3] { Parallel.withThreadCount(threads) {
                     for test in [GEMMCase(m: 130, n: 97, k: 100, transposeA: true, alpha: 1, beta: 1),
                                  GEMMCase(m: 300, n: 8, k: 450, alpha: 1),
                                  GEMMCase(m: 20, n: 300, k: 200, transposeB: true, alpha: 1, beta: 1)] {
@@ -216,7 +240,7 @@ extension CPULevelTests {
                         }
                         #expect(error <= 1, "\(test) threads \(threads)")
                     }
-                }
+                } }
             }
         }
 

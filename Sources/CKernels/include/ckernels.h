@@ -23,8 +23,12 @@ int peft_cpu_level(void);
 const char *peft_cpu_level_name(void);
 /// Forces a lower level (for tests and benchmarks); values above what the CPU has are clamped,
 /// a level this architecture does not compile (NEON on x86, AVX on ARM) means portable, and a
-/// negative value restores the start-up selection. Process-wide: callers serialise changes.
+/// negative value restores the start-up selection. The setting belongs to the calling thread
+/// (TensorCore's Parallel carries it to its workers), so concurrent callers don't disturb
+/// each other.
 void peft_set_cpu_level(int level);
+/// The calling thread's forced level, or -1 when it uses the start-up selection.
+int peft_forced_cpu_level(void);
 
 /// C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, single-threaded.
 /// op(X) is X or X^T (trans != 0). A row-major X with trans == 0 is addressed X[i*ld + j].
