@@ -162,14 +162,21 @@ def main() -> None:
             if step % 50 == 0:
                 print(json.dumps({"epoch": epoch, "step": step, "loss": round(loss.item(), 4),
                                   "seconds": round(time.time() - start, 1)}), flush=True)
-        validation = evaluate(model, tokenizer, split["validation"], args.max_length)
+        validation = evaluate(model, tokenizer, split["validation"], args.max_length) | {"epoch": epoch + 1}
         print(json.dumps({"epoch": epoch + 1, "validation": validation}), flush=True)
-        best = validation
+        # Like `peft train`: the weights of the best validation accuracy are the result.
+        if best is None or validation["accuracy"] > best["accuracy"]:
+            best = validation
+            best_weights = {name: p.detach().clone() for name, p in model.named_parameters() if p.requires_grad}
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if name in best_weights:
+                parameter.copy_(best_weights[name])
     test = evaluate(model, tokenizer, split["test"], args.max_length)
     print(json.dumps({
         "method": args.method, "learning_rate": args.learning_rate, "epochs": args.epochs,
         "trainable_parameters": trainable, "total_parameters": total,
-        "validation_accuracy": best["accuracy"], "test_accuracy": test["accuracy"], "test_loss": test["loss"],
+        "validation_accuracy": best["accuracy"], "best_epoch": best["epoch"], "test_accuracy": test["accuracy"], "test_loss": test["loss"],
         "train_seconds": round(time.time() - start, 1),
     }), flush=True)
 
