@@ -52,11 +52,11 @@ public struct TrainingEstimate: Codable, Sendable {
 /// Memory is the sum of what lives at the worst moment, counted as this engine allocates it:
 ///
 /// - backward (every step): weights + method tensors + AdamW state (two floats per element of
-///   each trainable tensor, from the second step on) + the activations the forward pass saved
-///   (`ActivationTrace` replays BERT's forward op by op; the engine holds them all until
-///   `backward()` returns, since its topological order references every graph tensor) + the
-///   larger of the parameter gradients (complete at the end of backward) and the activation
-///   gradients alive in the top feed-forward block's backward (2·N·I + 3·N·C floats);
+///   each trainable tensor, from the second step on) + the larger of the activations the
+///   forward pass saved (`ActivationTrace` replays BERT's forward op by op; backward frees each
+///   one as soon as it has used it) and the parameter gradients (complete at the end of
+///   backward) + the activation gradients alive in the top feed-forward block's backward
+///   (2·N·I + 3·N·C floats);
 /// - the first optimizer step: the mapped weights + owned float32 copies of the base weights it
 ///   trains (the optimizer copies a borrowed tensor before updating it) + gradients + AdamW state.
 ///
@@ -161,9 +161,10 @@ public struct MemoryEstimator: Sendable {
         let copies = trainsBase ? 4 * baseCount : 0
         // From the second step the trained base weights are owned copies and the mapping is gone.
         let steadyWeights = trainsBase ? 4 * baseCount : weightBytes
-        // The engine keeps every saved activation until `backward()` returns, so the parameter
-        // gradients, complete at the end, pile on top of them; early on the workspace does.
-        let backward = steadyWeights + methodBytes + optimizer + activations + Swift.max(gradients, workspace)
+        // Backward frees each saved activation once it has used it while parameter gradients
+        // accumulate in its place: the start (every activation) or the end (every gradient) is
+        // the worst moment, each with the activation-gradient workspace on top.
+        let backward = steadyWeights + methodBytes + optimizer + workspace + Swift.max(activations, gradients)
         let firstStep = weightBytes + copies + methodBytes + gradients + optimizer
 
         let flops = stepFlops(batchSize: batchSize, tokens: tokens, trainsBase: trainsBase, loraSettings: loraSettings)
