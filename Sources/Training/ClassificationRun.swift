@@ -66,15 +66,27 @@ public enum ClassificationRun {
     public static func run(configuration: TrainingConfiguration, modelFolder: URL, train: TextClassificationData,
                            validation: TextClassificationData?, test: TextClassificationData?, output: URL,
                            resume: Bool = false, progress: ConsoleProgress? = nil, title: String? = nil) throws -> ClassificationRunResult {
+        try trainedClassifier(configuration: configuration, modelFolder: modelFolder, train: train, validation: validation, test: test,
+                              output: output, resume: resume, progress: progress, title: title).result
+    }
+
+    /// `run`, also returning the trained classifier (for tests).
+    static func trainedClassifier(configuration: TrainingConfiguration, modelFolder: URL, train: TextClassificationData,
+                                  validation: TextClassificationData?, test: TextClassificationData?, output: URL,
+                                  resume: Bool = false, progress: ConsoleProgress? = nil,
+                                  title: String? = nil) throws -> (result: ClassificationRunResult, classifier: SequenceClassifier) {
         MemoryProbe.resetPeak()
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-        let classifier = try SequenceClassifier(modelFolder: modelFolder, labelCount: train.labelNames.count, configuration: configuration)
+        let analysis = configuration.method.analysesData ? MethodAnalysis(data: train, planFolder: output, reusesSavedPlan: resume) : nil
+        let classifier = try SequenceClassifier(modelFolder: modelFolder, labelCount: train.labelNames.count, configuration: configuration,
+                                                analysis: analysis)
         let encodedTrain = classifier.encode(train, maxLength: configuration.maxLength)
         guard !encodedTrain.isEmpty else { throw DataError.emptyDataset(file: configuration.data ?? "training data") }
         let trainer = Trainer(model: classifier.model, configuration: configuration, train: encodedTrain,
                               validation: validation.map { classifier.encode($0, maxLength: configuration.maxLength) },
                               labelCount: train.labelNames.count, paddingID: classifier.paddingID) { classifier.logits($0) }
         trainer.progress = progress
+        trainer.updateMask = classifier.selective
         trainer.log = try TrainingLog(url: output.appendingPathComponent("log.jsonl"), appending: resume)
         let summary = try trainer.train(output: output, resume: resume)
         let counts = classifier.parameterCounts
@@ -90,7 +102,7 @@ public enum ClassificationRun {
         try classifier.save(to: output, labelNames: train.labelNames, configuration: configuration)
         try TrainingReport(title: title ?? "\(configuration.method.rawValue) fine-tuning", history: summary.history,
                            summary: reportRows(configuration, result)).write(to: output.appendingPathComponent("report.html"))
-        return result
+        return (result, classifier)
     }
 
     static func reportRows(_ configuration: TrainingConfiguration, _ result: ClassificationRunResult) -> [(String, String)] {
@@ -102,9 +114,7 @@ public enum ClassificationRun {
             ("steps", "\(result.steps)\(result.stoppedEarly ? " (stopped early)" : "")"),
             ("training time", formatDuration(result.trainingSeconds)),
         ]
-        if configuration.method == .lora {
-            rows.insert(("LoRA", "r \(configuration.rank), alpha \(configuration.alpha), dropout \(configuration.dropout), targets \(configuration.targetModules.joined(separator: ", "))"), at: 1)
-        }
+        rows.insert(("method settings", configuration.methodSummary), at: 1)
         if let bytes = result.peakMemoryBytes { rows.append(("peak memory", String(format: "%.0f MiB", Double(bytes) / 1_048_576))) }
         if let validation = result.validation {
             rows.append(("best validation accuracy / macro-F1", String(format: "%.4f / %.4f", validation.accuracy, validation.macroF1)))

@@ -6,13 +6,16 @@ import PEFT
 import TensorCore
 
 /// A BERT sequence classifier from a Hugging Face folder, with its tokenizer and the training
-/// method applied: LoRA adapters (through `PeftModel`, classifier trained as PEFT's
-/// `modules_to_save`), every parameter (`full`), or the classifier alone (`head`).
+/// method applied (`MethodSetup`): a PEFT method through `PeftModel` with the classifier
+/// trained as PEFT's `modules_to_save` (lora, ia3, prompt-tuning, prefix-tuning, houlsby,
+/// pfeiffer, bitfit, norm, planned-lora), a sparse mask (selective), every parameter (full) or
+/// the classifier alone (head).
 ///
-/// Saved outputs: for LoRA a PEFT adapter folder (`adapter_config.json`,
-/// `adapter_model.safetensors`, loadable by Python PEFT); for full and head
-/// `trained_weights.safetensors` with the trained tensors under their model paths. Always
-/// `labels.json` and `training_config.json`.
+/// Saved outputs: for PEFT methods an adapter folder (`adapter_config.json`,
+/// `adapter_model.safetensors`; Python PEFT loads LoRA, IA3, prompt and prefix tuning); for
+/// selective `sparse_diff.safetensors` plus the classifier in `trained_weights.safetensors`;
+/// for full and head `trained_weights.safetensors` with the trained tensors under their model
+/// paths. Always `labels.json` and `training_config.json`.
 ///
 /// ```swift
 /// let classifier = try SequenceClassifier(modelFolder: folder, labelCount: 2, configuration: configuration)
@@ -27,12 +30,16 @@ public final class SequenceClassifier {
     public let model: BertForSequenceClassification
     public let tokenizer: WordPieceTokenizer
     public let method: TrainingConfiguration.Method
-    public private(set) var peft: PeftModel?
+    public internal(set) var peft: PeftModel?
+    /// The sparse mask training of `selective` (the trainer's `updateMask`).
+    public internal(set) var selective: SelectiveFineTuning?
 
     /// Builds the model from `modelFolder` (config.json, model.safetensors, tokenizer) with a
     /// new head of `labelCount` outputs, and applies `configuration.method` (unless
-    /// `applyingMethod` is false, as when trained outputs are loaded next).
-    public init(modelFolder: URL, labelCount: Int, configuration: TrainingConfiguration, applyingMethod: Bool = true) throws {
+    /// `applyingMethod` is false, as when trained outputs are loaded next). Selective and
+    /// planned-lora score `analysis.data` first and throw without it.
+    public init(modelFolder: URL, labelCount: Int, configuration: TrainingConfiguration, applyingMethod: Bool = true,
+                analysis: MethodAnalysis? = nil) throws {
         for name in ["config.json", "model.safetensors"] where !FileManager.default.fileExists(atPath: modelFolder.appendingPathComponent(name).path) {
             throw DataError.missingFile(file: modelFolder.appendingPathComponent(name).path)
         }
@@ -43,20 +50,7 @@ public final class SequenceClassifier {
         try model.bert.loadWeights(from: modelFolder)
         method = configuration.method
         guard applyingMethod else { return }
-        switch configuration.method {
-        case .full:
-            model.unfreeze()
-        case .head:
-            model.freeze()
-            model.unfreeze(matching: #"classifier\..*"#)
-        case .lora:
-            var lora = LoRAConfiguration(rank: configuration.rank, alpha: configuration.alpha,
-                                         targetModules: .names(configuration.targetModules), dropout: configuration.dropout)
-            lora.taskType = "SEQ_CLS"
-            lora.modulesToSave = ["classifier"]
-            lora.baseModelNameOrPath = modelFolder.path
-            peft = try PeftModel(model: model, configuration: lora, generator: &generator)
-        }
+        try MethodSetup.apply(configuration, to: self, modelFolder: modelFolder, analysis: analysis, generator: &generator)
     }
 
     /// Loads a trained classifier: the base from `modelFolder`, then the outputs of a training
@@ -75,6 +69,8 @@ public final class SequenceClassifier {
                                                 applyingMethod: false)
         if isAdapter {
             classifier.peft = try PeftModel.load(from: trainedFolder, into: classifier.model)
+        } else if SelectiveMethod.isSaved(in: trainedFolder) {
+            try SelectiveMethod.load(into: classifier.model, from: trainedFolder)
         } else {
             let url = trainedFolder.appendingPathComponent(weightsFileName)
             guard FileManager.default.fileExists(atPath: url.path) else { throw DataError.missingFile(file: url.path) }
@@ -88,21 +84,24 @@ public final class SequenceClassifier {
 
     public var paddingID: Int { tokenizer.id(of: "[PAD]") ?? 0 }
 
-    /// Trainable and total parameter counts, as PEFT's `print_trainable_parameters` counts them.
+    /// Trainable and total parameter counts, as PEFT's `print_trainable_parameters` counts them
+    /// (for selective: the elements of the mask).
     public var parameterCounts: (trainable: Int, total: Int) {
         let report = TrainableParameterReport(model: model)
-        return (report.trainable, report.total)
+        return (selective?.trainableCount ?? report.trainable, report.total)
     }
 
     public func encode(_ data: TextClassificationData, maxLength: Int) -> [EncodedExample] {
         EncodedExample.encode(data, tokenizer: tokenizer, maxLength: maxLength)
     }
 
-    /// Writes the trained parameters (adapter folder or weights), labels and configuration.
+    /// Writes the trained parameters (adapter folder, sparse diff or weights), labels and configuration.
     public func save(to folder: URL, labelNames: [String], configuration: TrainingConfiguration) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         if let peft {
             try peft.save(to: folder)
+        } else if let selective {
+            try SelectiveMethod.save(selective, model: model, to: folder, configuration: configuration)
         } else {
             try Checkpoint.writeWeights(of: model, to: folder.appendingPathComponent(Self.weightsFileName),
                                         metadata: ["format": "pt", "method": method.rawValue])

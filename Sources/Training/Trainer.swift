@@ -25,6 +25,9 @@ public final class Trainer {
     public let schedule: LearningRateSchedule
     public var progress: ConsoleProgress?
     public var log: TrainingLog?
+    /// Restricts each step to some elements of the trainable tensors (selective fine-tuning):
+    /// gradients are masked before clipping, and the other elements restored after the update.
+    public var updateMask: (any UpdateMask)?
     private let forward: (TokenBatch) -> Tensor   // -> logits [B, L]
     private let validation: [EncodedExample]?
     private var batcher: Batcher
@@ -97,9 +100,11 @@ public final class Trainer {
                 try writeCheckpoint(to: checkpointURL)
                 continue
             }
+            updateMask?.maskGradients()
             let gradientNorm = configuration.maxGradNorm > 0 ? model.clipGradientNorm(maxNorm: configuration.maxGradNorm) : nil
             optimizer.learningRate = schedule.learningRate(atStep: state.step)
             optimizer.step(model)
+            updateMask?.restoreUnselectedElements()
             model.zeroGradients()
             state.step += 1
             stepsSinceStart += 1
@@ -201,6 +206,14 @@ public final class Trainer {
                         isFinished: state.isFinished, bestStep: state.bestStep, bestValidationValue: state.bestValue,
                         trainingSeconds: state.trainingSeconds, history: state.history)
     }
+}
+
+/// Limits what an optimizer step changes to a fixed set of elements (`SelectiveFineTuning`).
+public protocol UpdateMask: AnyObject {
+    /// Zeroes the gradients outside the mask (after the backward passes, before clipping).
+    func maskGradients()
+    /// Puts the elements outside the mask back to their values before training (after the step).
+    func restoreUnselectedElements()
 }
 
 /// What a training call did.

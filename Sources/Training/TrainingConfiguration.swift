@@ -17,6 +17,30 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         case full
         /// The classifier only, on a frozen encoder.
         case head
+        /// IA3 scaling vectors on keys, values and feed-forward inputs (PEFT's BERT defaults), plus the classifier.
+        case ia3
+        /// `num_virtual_tokens` learned input embeddings, plus the classifier.
+        case promptTuning = "prompt-tuning"
+        /// `num_virtual_tokens` learned keys and values in every attention layer, plus the classifier.
+        case prefixTuning = "prefix-tuning"
+        /// Bottleneck adapters after attention and after the feed-forward block, plus the classifier.
+        case houlsby
+        /// Bottleneck adapters after the feed-forward block, plus the classifier.
+        case pfeiffer
+        /// Every bias of the encoder, plus the classifier.
+        case bitFit = "bitfit"
+        /// The LayerNorm weights and biases of the encoder, plus the classifier.
+        case norm
+        /// The `density` fraction of encoder elements with the highest Fisher score over
+        /// `analysis_batches` batches (a fixed sparse mask), plus the classifier.
+        case selective
+        /// LoRA with target modules and ranks planned from the Fisher scores over
+        /// `analysis_batches` batches, within the budget of uniform LoRA r=`rank` on
+        /// `target_modules` (or `budget_params`), plus the classifier.
+        case plannedLoRA = "planned-lora"
+
+        /// Whether the method scores the training data before training (selective, planned-lora).
+        public var analysesData: Bool { self == .selective || self == .plannedLoRA }
     }
 
     public enum OptimizerKind: String, Codable, Sendable, CaseIterable {
@@ -37,6 +61,16 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var alpha: Double = 16
     public var dropout: Double = 0.1
     public var targetModules = ["query", "value"]
+    /// Virtual tokens of prompt and prefix tuning.
+    public var numVirtualTokens = 20
+    /// Hidden size / bottleneck size of Houlsby and Pfeiffer adapters.
+    public var reductionFactor: Double = 16
+    /// Training batches the sensitivity analysis of selective and planned-lora scores.
+    public var analysisBatches = 8
+    /// Fraction of encoder elements selective fine-tuning trains.
+    public var density: Double = 0.005
+    /// Trainable-parameter budget of planned-lora (nil: uniform LoRA r=`rank` on `target_modules`).
+    public var budgetParams: Int?
     public var textColumn = "text"
     public var labelColumn = "label"
     public var maxLength = 128
@@ -67,7 +101,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case model, data, validationData = "validation_data", output, task, method, rank, alpha, dropout
-        case targetModules = "target_modules", textColumn = "text_column", labelColumn = "label_column"
+        case targetModules = "target_modules", numVirtualTokens = "num_virtual_tokens", reductionFactor = "reduction_factor"
+        case analysisBatches = "analysis_batches", density, budgetParams = "budget_params", textColumn = "text_column", labelColumn = "label_column"
         case maxLength = "max_length", epochs, batchSize = "batch_size", evaluationBatchSize = "eval_batch_size"
         case learningRate = "learning_rate", optimizer, momentum, weightDecay = "weight_decay", schedule
         case warmupRatio = "warmup_ratio", gradientAccumulation = "gradient_accumulation", maxGradNorm = "max_grad_norm"
@@ -87,6 +122,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try take(.model, &model); try take(.data, &data); try take(.validationData, &validationData)
         try take(.output, &output); try take(.task, &task); try take(.method, &method); try take(.rank, &rank)
         try take(.alpha, &alpha); try take(.dropout, &dropout); try take(.targetModules, &targetModules)
+        try take(.numVirtualTokens, &numVirtualTokens); try take(.reductionFactor, &reductionFactor)
+        try take(.analysisBatches, &analysisBatches); try take(.density, &density); try take(.budgetParams, &budgetParams)
         try take(.textColumn, &textColumn); try take(.labelColumn, &labelColumn); try take(.maxLength, &maxLength)
         try take(.epochs, &epochs); try take(.batchSize, &batchSize); try take(.evaluationBatchSize, &evaluationBatchSize)
         try take(.learningRate, &learningRate); try take(.optimizer, &optimizer); try take(.momentum, &momentum)
@@ -135,6 +172,11 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try check(alpha > 0, .alpha, alpha, "a number > 0")
         try check(dropout >= 0 && dropout < 1, .dropout, dropout, "a number in [0, 1)")
         try check(!targetModules.isEmpty, .targetModules, targetModules, "at least one module name")
+        try check(numVirtualTokens >= 1 && numVirtualTokens <= 1024, .numVirtualTokens, numVirtualTokens, "an integer in [1, 1024]")
+        try check(reductionFactor >= 1, .reductionFactor, reductionFactor, "a number >= 1 (hidden size / bottleneck size)")
+        try check(analysisBatches >= 1 && analysisBatches <= 10000, .analysisBatches, analysisBatches, "an integer in [1, 10000]")
+        try check(density > 0 && density <= 1, .density, density, "a number in (0, 1]")
+        if let budgetParams { try check(budgetParams >= 1, .budgetParams, budgetParams, "an integer >= 1") }
         try check(maxLength >= 2 && maxLength <= 4096, .maxLength, maxLength, "an integer in [2, 4096]")
         try check(epochs >= 1, .epochs, epochs, "an integer >= 1")
         try check(batchSize >= 1, .batchSize, batchSize, "an integer >= 1")
@@ -150,6 +192,34 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try check(earlyStoppingPatience >= 0, .earlyStoppingPatience, earlyStoppingPatience, "an integer >= 0 (0 turns it off)")
         try check(checkpointEvery >= 1, .checkpointEvery, checkpointEvery, "an integer >= 1")
         try check(logEvery >= 1, .logEvery, logEvery, "an integer >= 1")
+    }
+}
+
+extension TrainingConfiguration {
+    /// The method with the settings that shape it, in one line (for reports and tables).
+    ///
+    /// ```swift
+    /// TrainingConfiguration().methodSummary   // "LoRA r=8, alpha 16, dropout 0.1 on query, value + classifier"
+    /// ```
+    public var methodSummary: String {
+        func number(_ value: Double) -> String { String(format: "%g", value) }
+        let targets = targetModules.joined(separator: ", ")
+        let summary = switch method {
+        case .full: "full fine-tuning"
+        case .head: "classifier only (frozen encoder)"
+        case .lora: "LoRA r=\(rank), alpha \(number(alpha)), dropout \(number(dropout)) on \(targets)"
+        case .plannedLoRA:
+            "planned LoRA (Fisher over \(analysisBatches) batches), budget \(budgetParams.map { "\($0) parameters" } ?? "of LoRA r=\(rank) on \(targets)")"
+        case .ia3: "IA3 on key, value, output.dense"
+        case .promptTuning: "prompt tuning, \(numVirtualTokens) virtual tokens"
+        case .prefixTuning: "prefix tuning, \(numVirtualTokens) virtual tokens"
+        case .houlsby: "Houlsby adapters, reduction factor \(number(reductionFactor))"
+        case .pfeiffer: "Pfeiffer adapters, reduction factor \(number(reductionFactor))"
+        case .bitFit: "BitFit (encoder biases)"
+        case .norm: "LayerNorm weights and biases"
+        case .selective: "selective: top \(number(100 * density))% of encoder elements (Fisher over \(analysisBatches) batches)"
+        }
+        return method == .full || method == .head ? summary : summary + " + classifier"
     }
 }
 

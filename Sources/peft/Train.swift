@@ -2,16 +2,23 @@ import ArgumentParser
 import Foundation
 import Training
 
-/// `peft train`: fine-tunes a sequence classifier with LoRA, full fine-tuning or a trained head.
+/// `peft train`: fine-tunes a sequence classifier with any of the library's methods.
 /// Options override `--config`; what neither gives takes the defaults shown.
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Fine-tune a model on labelled text (LoRA, full fine-tuning, or the classifier head alone).",
+        abstract: "Fine-tune a model on labelled text with LoRA, IA3, prompt or prefix tuning, adapters, BitFit, selective or full fine-tuning.",
         discussion: """
-            Writes to --output: the trained parameters (a PEFT adapter folder for LoRA: adapter_config.json + \
-            adapter_model.safetensors; trained_weights.safetensors for full and head), labels.json, \
-            training_config.json, log.jsonl (one JSON object per line), report.html (loss and metric curves), \
-            checkpoint.safetensors (for --resume) and best.safetensors (the best weights on validation).
+            Methods (the classifier head always trains): lora, planned-lora (LoRA ranks planned from Fisher \
+            scores at the budget of uniform LoRA r=--rank on --target-modules, or --budget-params), ia3, \
+            prompt-tuning and prefix-tuning (--num-virtual-tokens), houlsby and pfeiffer bottleneck adapters \
+            (--reduction-factor), bitfit (biases), norm (LayerNorm parameters), selective (the top --density \
+            of encoder elements by Fisher score over --analysis-batches batches), full, head.
+            Writes to --output: the trained parameters (a PEFT adapter folder for the adapter methods: \
+            adapter_config.json + adapter_model.safetensors; sparse_diff.safetensors + trained_weights.safetensors \
+            for selective; trained_weights.safetensors for full and head), labels.json, training_config.json, \
+            log.jsonl (one JSON object per line), report.html (loss and metric curves), checkpoint.safetensors \
+            (for --resume) and best.safetensors (the best weights on validation); selective also writes its mask \
+            (selective_mask.safetensors) and planned-lora its plan (lora_plan.json), which --resume reuses.
             --config FILE (JSON or flat YAML) takes the same settings with `_` for `-` (learning_rate: 5e-4); \
             an unknown key is an error. Without --validation-data, a tenth of the training rows (by sha256 of \
             the text) is held out for validation.
@@ -23,11 +30,16 @@ struct Train: ParsableCommand {
     @Option(help: "The output folder.") var output: String?
     @Option(help: "A JSON or YAML file with these settings (options given here override it).") var config: String?
     @Option(help: "The task (sequence-classification).") var task: String?
-    @Option(help: "lora, full or head (default lora).") var method: String?
-    @Option(help: "LoRA rank r (default 8).") var rank: Int?
-    @Option(help: "LoRA alpha (default 16).") var alpha: Double?
+    @Option(help: "lora, planned-lora, ia3, prompt-tuning, prefix-tuning, houlsby, pfeiffer, bitfit, norm, selective, full or head (default lora).") var method: String?
+    @Option(help: "LoRA rank r; for planned-lora the uniform rank whose budget it matches (default 8).") var rank: Int?
+    @Option(help: "LoRA alpha; planned-lora keeps alpha/r for every module (default 16).") var alpha: Double?
     @Option(help: "LoRA dropout in [0, 1) (default 0.1).") var dropout: Double?
-    @Option(help: "Modules LoRA adapts, comma-separated (default query,value).") var targetModules: String?
+    @Option(help: "Modules LoRA adapts, comma-separated; for planned-lora the modules of the budget (default query,value).") var targetModules: String?
+    @Option(help: "Virtual tokens of prompt-tuning and prefix-tuning (default 20).") var numVirtualTokens: Int?
+    @Option(help: "Hidden size / bottleneck size of houlsby and pfeiffer adapters (default 16).") var reductionFactor: Double?
+    @Option(help: "Training batches the sensitivity analysis of selective and planned-lora scores (default 8).") var analysisBatches: Int?
+    @Option(help: "Fraction of encoder elements selective trains, in (0, 1] (default 0.005).") var density: Double?
+    @Option(help: "Trainable-parameter budget of planned-lora (default: what uniform LoRA r=--rank on --target-modules trains).") var budgetParams: Int?
     @Option(help: "The text column or JSON key (default text).") var textColumn: String?
     @Option(help: "The label column or JSON key (default label).") var labelColumn: String?
     @Option(help: "Tokens per example, special tokens included; longer texts are truncated (default 128).") var maxLength: Int?
@@ -63,6 +75,7 @@ struct Train: ParsableCommand {
         if !json {
             print("training \(configuration.method.rawValue) on \(train.examples.count) examples "
                 + "(\(validation.examples.count) for validation), labels \(train.labelNames.joined(separator: ", "))")
+            print("method: \(configuration.methodSummary)")
             fflush(nil)   // flush standard output before the progress lines on standard error
         }
         let result = try ClassificationRun.run(configuration: configuration, modelFolder: URL(fileURLWithPath: configuration.model!),
@@ -98,6 +111,8 @@ struct Train: ParsableCommand {
         set(model, \.model); set(data, \.data); set(validationData, \.validationData); set(output, \.output)
         set(task, \.task); set(try choice(method, "method"), \.method); set(rank, \.rank); set(alpha, \.alpha)
         set(dropout, \.dropout); set(targetModules?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }, \.targetModules)
+        set(numVirtualTokens, \.numVirtualTokens); set(reductionFactor, \.reductionFactor); set(analysisBatches, \.analysisBatches)
+        set(density, \.density); set(budgetParams, \.budgetParams)
         set(textColumn, \.textColumn); set(labelColumn, \.labelColumn); set(maxLength, \.maxLength); set(epochs, \.epochs)
         set(batchSize, \.batchSize); set(evalBatchSize, \.evaluationBatchSize); set(learningRate, \.learningRate)
         set(try choice(optimizer, "optimizer"), \.optimizer); set(momentum, \.momentum); set(weightDecay, \.weightDecay)

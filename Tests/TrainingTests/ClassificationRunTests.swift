@@ -84,6 +84,8 @@ func writeSentimentData(in folder: URL, name: String, count: Int, seed: UInt64) 
             #expect(result.trainableParameters == 16 * 2 + 2)
         case .full:
             #expect(result.trainableParameters == result.totalParameters)
+        default:
+            Issue.record("the other methods are tested in MethodRunTests")
         }
         // Reload from files and evaluate: the same figures.
         let (reloaded, labels) = try SequenceClassifier.load(modelFolder: model, trainedFolder: output)

@@ -70,4 +70,39 @@ import Testing
         #expect(throws: ConfigurationError.self) { try configuration.validate() }
         #expect(throws: Never.self) { try TrainingConfiguration().validate() }
     }
+
+    @Test func methodOptionsLoadAndAreChecked() throws {
+        let folder = try makeScratchFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let yaml = try writeFile(folder, "run.yaml", """
+            method: planned-lora
+            budget_params: 5000
+            analysis_batches: 4
+            density: 0.01
+            num_virtual_tokens: 10
+            reduction_factor: 8
+            """)
+        let loaded = try TrainingConfiguration.load(from: yaml)
+        #expect(loaded.method == .plannedLoRA && loaded.budgetParams == 5000 && loaded.analysisBatches == 4)
+        #expect(loaded.density == 0.01 && loaded.numVirtualTokens == 10 && loaded.reductionFactor == 8)
+        #expect(TrainingConfiguration().budgetParams == nil)
+        for method in TrainingConfiguration.Method.allCases {
+            #expect(try JSONDecoder().decode(TrainingConfiguration.self, from: Data("{\"method\": \"\(method.rawValue)\"}".utf8)).method == method)
+        }
+        func error(_ change: (inout TrainingConfiguration) -> Void) -> ConfigurationError? {
+            var configuration = TrainingConfiguration()
+            change(&configuration)
+            do { try configuration.validate() } catch let error as ConfigurationError { return error } catch { return nil }
+            return nil
+        }
+        #expect(error { $0.density = 0 } == .outOfRange(key: "density", value: "0.0", expected: "a number in (0, 1]"))
+        #expect(error { $0.density = 1.5 } == .outOfRange(key: "density", value: "1.5", expected: "a number in (0, 1]"))
+        #expect(error { $0.numVirtualTokens = 0 } == .outOfRange(key: "num_virtual_tokens", value: "0", expected: "an integer in [1, 1024]"))
+        #expect(error { $0.reductionFactor = 0.5 }
+            == .outOfRange(key: "reduction_factor", value: "0.5", expected: "a number >= 1 (hidden size / bottleneck size)"))
+        #expect(error { $0.analysisBatches = 0 } == .outOfRange(key: "analysis_batches", value: "0", expected: "an integer in [1, 10000]"))
+        #expect(error { $0.budgetParams = 0 } == .outOfRange(key: "budget_params", value: "0", expected: "an integer >= 1"))
+        #expect(error { $0.density = 0 }?.description == "--density 0.0 is out of range; expected a number in (0, 1]")
+        #expect(error { $0.method = .selective; $0.budgetParams = 10 } == nil)
+    }
 }

@@ -45,6 +45,7 @@ public struct PromptTuningConfiguration: PromptLearningConfiguration, Equatable 
     public var attentionHeadCount: Int? { get { fields.attentionHeadCount } set { fields.attentionHeadCount = newValue } }
     public var modulesToSave: [String]? { get { fields.modulesToSave } set { fields.modulesToSave = newValue } }
     public var taskType: String? { get { fields.taskType } set { fields.taskType = newValue } }
+    public var baseModelNameOrPath: String? { get { fields.baseModelNameOrPath } set { fields.baseModelNameOrPath = newValue } }
     public var inferenceMode: Bool { get { fields.inferenceMode } set { fields.inferenceMode = newValue } }
 
     public func forLoading() -> PromptTuningConfiguration {
