@@ -107,7 +107,8 @@ import TestSupport
                 model.replaceTensor(at: path, with: inputs[0])
                 return model(ids: [3, 9, 27, 4, 8, 0], batchSize: 2, attentionMask: [1, 1, 1, 1, 1, 0])
             }, at: [table * 0.3], step: 1e-2)
-            #expect(error < 2e-2, "\(base) \(configuration.peftType): gradient error \(error)")
+            #expect(error < 2e-3, "\(base) \(configuration.peftType): gradient error \(error)")
+            print("\(base) \(configuration.peftType.rawValue): finite-difference gradient error \(error)")
         }
     }
 
