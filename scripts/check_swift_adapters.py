@@ -1,11 +1,13 @@
 """Loads adapters written by SwiftPEFT into Python PEFT and compares outputs.
 
 The Swift test suites SwiftAdapterExportTests and the exportForPython tests of IA3Tests,
-PromptTuningTests and PrefixTuningTests write .cache/swift-adapters/<case>/ with
-adapter_config.json, adapter_model.safetensors and reference.safetensors (tiny models' base
+PromptTuningTests, PrefixTuningTests and DecoderPromptTests write .cache/swift-adapters/<case>/
+with adapter_config.json, adapter_model.safetensors and reference.safetensors (tiny models' base
 weights as `base.<key>`, the input and SwiftPEFT's output). For each case this script builds
 the same base model, loads the adapter with PeftModel.from_pretrained, requires no missing or
-unexpected adapter keys, and checks that the outputs agree within 1e-4.
+unexpected adapter keys, and checks that the outputs agree within 1e-4. Decoder cases
+(`llama_*`, `gpt2_*`) use the tiny base models of Tests/PEFTTests/Fixtures/decoder_prompts/
+and compare the logits of the real positions (SwiftPEFT never returns virtual ones).
 
 Run: swift test --filter 'SwiftAdapterExportTests|exportForPython' && HF_HUB_OFFLINE=1 python scripts/check_swift_adapters.py
 """
@@ -52,7 +54,17 @@ def main():
     for name in cases:
         folder = os.path.join(FOLDER, name)
         reference = load_file(os.path.join(folder, "reference.safetensors"))
-        if name.startswith("minilm"):
+        if name.startswith(("llama", "gpt2")):
+            from transformers import AutoModelForCausalLM
+            base_folder = os.path.join(ROOT, "Tests", "PEFTTests", "Fixtures", "decoder_prompts", name.split("_")[0])
+            model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base_folder), folder).eval()
+            check_keys(folder, model, name)
+            ids, mask = reference["input_ids"].long(), reference["attention_mask"].long()
+            with torch.no_grad():
+                output = model(input_ids=ids, attention_mask=mask).logits
+            output = output[:, output.shape[1] - ids.shape[1]:]   # prompt tuning: drop the virtual positions
+            expected = reference["logits"]
+        elif name.startswith("minilm"):
             from transformers import AutoModelForSequenceClassification
             base = AutoModelForSequenceClassification.from_pretrained(MINILM, num_labels=2)
             allow_prefix_tuning(base.bert)

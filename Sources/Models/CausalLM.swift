@@ -11,6 +11,17 @@ import TensorCore
 /// An `attentionMask` (1 real, 0 padding; `[B, P + T]`, covering cached tokens too) hides
 /// padded keys; with right padding, positions match transformers' default `position_ids`.
 ///
+/// With prompt or prefix tuning attached (a `prompt_encoder`, as in PEFT's
+/// `PeftModelForCausalLM`), the n virtual tokens enter on every call without a cache and on
+/// the first call of an empty cache, which keeps them (`KeyValueCache.virtualTokenCount`).
+/// They are always visible and callers never see them: attention masks cover real tokens
+/// only (`[B, P_real + T]`), and hidden states and logits hold the T real positions only
+/// (PEFT's prompt tuning returns n + T). Positions count the virtual tokens: real tokens sit
+/// after them. So `causalLanguageModelLoss` over the returned logits is PEFT's loss except
+/// that, under prompt tuning, PEFT also predicts the first real token from the last virtual
+/// position; here the first real token is never predicted, as without an adapter and as
+/// under prefix tuning.
+///
 /// ```swift
 /// let logits = model(ids: [1, 450, 7483], batchSize: 1)        // [1, 3, V]
 /// let loss = causalLanguageModelLoss(logits: logits, labels: [1, 450, 7483])
@@ -34,19 +45,6 @@ extension CausalLanguageModel {
 
     /// An empty cache with one entry per decoder layer.
     public func makeCache() -> KeyValueCache { KeyValueCache(layerCount: layerCount) }
-}
-
-/// Checks a call's ids and mask and returns (T, P, the additive key mask [B, 1, 1, P + T]).
-func decoderInputs(ids: [Int], batchSize: Int, attentionMask: [Int]?, cache: KeyValueCache?)
-    -> (tokens: Int, past: Int, mask: Tensor?) {
-    precondition(batchSize > 0 && !ids.isEmpty && ids.count % batchSize == 0,
-                 "decoder: \(ids.count) ids do not split into \(batchSize) rows")
-    let tokens = ids.count / batchSize, past = cache?.length ?? 0
-    guard let attentionMask else { return (tokens, past, nil) }
-    precondition(attentionMask.count == batchSize * (past + tokens),
-                 "decoder: attention mask has \(attentionMask.count) entries, expected [B, P + T] = [\(batchSize), \(past + tokens)]")
-    let bias = attentionMask.map { $0 == 0 ? -Float.infinity : 0 }
-    return (tokens, past, Tensor(bias, shape: [batchSize, 1, 1, past + tokens]))
 }
 
 /// The labels a causal language model learns from: the ids themselves, with padding and

@@ -2,7 +2,7 @@ import Foundation
 import NN
 import TensorCore
 
-// Shapes: B batch, T new tokens, P past tokens, C hidden (n_embd), H heads, D = C / H,
+// Shapes: B batch, T new tokens, P past tokens, n virtual tokens, C hidden (n_embd), H heads, D = C / H,
 // V vocabulary.
 
 /// GPT-2 self-attention: the fused projection `c_attn` [C, 3C] and the output `c_proj`.
@@ -20,13 +20,15 @@ final class GPT2Attention: Module {
         register("resid_dropout", Dropout(probability: Float(configuration.residualDropoutProbability)))
     }
 
-    /// x: [B, T, C], mask: [B, 1, 1, P + T] additive -> [B, T, C]
-    func callAsFunction(_ x: Tensor, mask: Tensor?, cache: KeyValueCache?, layerIndex: Int) -> Tensor {
+    /// x: [B, T, C], mask: [B, 1, 1, P + n + T] additive, prefix: prefix tuning's keys and values
+    /// [B, H, n, D] -> [B, T, C]
+    func callAsFunction(_ x: Tensor, mask: Tensor?, prefix: (key: Tensor, value: Tensor)?, cache: KeyValueCache?,
+                        layerIndex: Int) -> Tensor {
         let (b, t, c) = (x.shape[0], x.shape[1], x.shape[2])
         let parts = layer("c_attn")(x).split(count: 3, axis: -1).map {   // 3 × [B, H, T, D]
             $0.reshaped([b, t, headCount, c / headCount]).permuted([0, 2, 1, 3])
         }
-        var (key, value) = (parts[1], parts[2])
+        var (key, value) = prependingPrefix(prefix, key: parts[1], value: parts[2])   // [B, H, n + T, D]
         if let cache { (key, value) = cache.append(layer: layerIndex, keys: key, values: value) }
         let context = scaledDotProductAttention(query: parts[0], key: key, value: value, mask: mask, isCausal: true)
         return layer("resid_dropout")(layer("c_proj")(context.permuted([0, 2, 1, 3]).reshaped([b, t, c])))
@@ -63,10 +65,11 @@ final class GPT2Block: Module {
         register("mlp", GPT2MLP(configuration, generator: &generator))
     }
 
-    /// x: [B, T, C] -> [B, T, C]
-    func callAsFunction(_ x: Tensor, mask: Tensor?, cache: KeyValueCache?, layerIndex: Int) -> Tensor {
+    /// x: [B, T, C], prefix: [B, H, n, D] keys and values -> [B, T, C]
+    func callAsFunction(_ x: Tensor, mask: Tensor?, prefix: (key: Tensor, value: Tensor)?, cache: KeyValueCache?,
+                        layerIndex: Int) -> Tensor {
         let attention = child("attn", as: GPT2Attention.self)
-        let attended = x + attention(layer("ln_1")(x), mask: mask, cache: cache, layerIndex: layerIndex)
+        let attended = x + attention(layer("ln_1")(x), mask: mask, prefix: prefix, cache: cache, layerIndex: layerIndex)
         return attended + layer("mlp")(layer("ln_2")(attended))
     }
 }
@@ -75,11 +78,14 @@ final class GPT2Block: Module {
 /// `transformer.h.N.{ln_1, attn.c_attn, attn.c_proj, ln_2, mlp.c_fc, mlp.c_proj}`,
 /// `transformer.ln_f`, and the language-model head tied to `transformer.wte.weight`.
 ///
+/// Prompt and prefix tuning attach a `prompt_encoder` child (see `CausalLanguageModel` for
+/// how the virtual tokens enter); learned positions count the virtual tokens.
+///
 /// ```swift
 /// let model = try GPT2Model.load(from: folder)           // config.json + model.safetensors
 /// let logits = model(ids: [464, 3139, 286], batchSize: 1) // [1, 3, V]
 /// ```
-public final class GPT2Model: Module, CausalLanguageModel {
+public final class GPT2Model: Module, CausalLanguageModel, VirtualTokenHost {
     public let configuration: GPT2Configuration
 
     public init(configuration: GPT2Configuration, generator: inout RandomGenerator) {
@@ -110,26 +116,39 @@ public final class GPT2Model: Module, CausalLanguageModel {
     public var vocabularySize: Int { configuration.vocabularySize }
     public var layerCount: Int { configuration.layerCount }
 
-    /// ids: [B, T] row-major -> [B, T, C] after `ln_f`
+    public var promptGeometry: PromptGeometry {
+        PromptGeometry(tokenDimensions: configuration.hiddenSize, layerCount: configuration.layerCount,
+                       attentionHeadCount: configuration.headCount)
+    }
+
+    /// `transformer.wte.weight` [V, C] (the base table when LoRA wraps it).
+    public var wordEmbeddingTable: Tensor? {
+        let table = module(at: "transformer.wte")
+        return table?.optionalParameter("weight") ?? table?.child("base_layer")?.optionalParameter("weight")
+    }
+
+    /// ids: [B, T] row-major -> [B, T, C] after `ln_f` (real tokens only)
     public func hiddenStates(ids: [Int], batchSize: Int, attentionMask: [Int]? = nil,
                              cache: KeyValueCache? = nil) -> Tensor {
-        let (tokens, past, mask) = decoderInputs(ids: ids, batchSize: batchSize, attentionMask: attentionMask, cache: cache)
-        precondition(past + tokens <= configuration.maximumPositionCount,
-                     "GPT2Model: position \(past + tokens - 1) is beyond n_positions \(configuration.maximumPositionCount)")
+        let step = DecoderStep(host: self, ids: ids, batchSize: batchSize, attentionMask: attentionMask, cache: cache)
+        let last = step.positions.last!
+        precondition(last < configuration.maximumPositionCount,
+                     "GPT2Model: position \(last) is beyond n_positions \(configuration.maximumPositionCount)")
         let transformer = child("transformer")!
-        let words = transformer.child("wte", as: Embedding.self)(ids, shape: [batchSize, tokens])   // [B, T, C]
-        let positions = transformer.child("wpe", as: Embedding.self)(Array(past..<(past + tokens)), shape: [1, tokens])   // [1, T, C]
-        var hidden = transformer.layer("drop")(words + positions)
+        let words = transformer.tokenEmbedding("wte").callAsFunction(ids, shape: [batchSize, step.tokens])   // [B, T, C]
+        let positions = transformer.tokenEmbedding("wpe").callAsFunction(step.positions, shape: [1, step.positions.count])   // [1, n + T, C]
+        var hidden = transformer.layer("drop")(step.prependingPrompt(to: words) + positions)   // [B, n + T, C]
         let blocks = transformer.child("h")!
         for (index, name) in blocks.childNames.enumerated() {
-            hidden = blocks.child(name, as: GPT2Block.self)(hidden, mask: mask, cache: cache, layerIndex: index)
+            hidden = blocks.child(name, as: GPT2Block.self)(hidden, mask: step.mask, prefix: step.prefix(layerIndex: index),
+                                                            cache: cache, layerIndex: index)
         }
-        return transformer.layer("ln_f")(hidden)
+        return transformer.layer("ln_f")(step.realTokens(hidden))
     }
 
     /// hidden: [..., C] -> [..., V] through the tied token table.
     public func logits(fromHiddenStates hidden: Tensor) -> Tensor {
-        matmul(hidden, child("transformer")!.child("wte", as: Embedding.self).weight.transposed())
+        matmul(hidden, wordEmbeddingTable!.transposed())
     }
 
     /// Loads `config.json` and `model.safetensors` from a Hugging Face folder. Keys of a bare

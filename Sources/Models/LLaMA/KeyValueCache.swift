@@ -10,6 +10,10 @@ import TensorCore
 /// tokens so far, so a step costs O(new tokens), not O(length). The cache is for inference:
 /// it holds values, not gradients, and must be filled inside `Tensor.withoutGradient`.
 ///
+/// With prompt or prefix tuning attached, the model's first call on an empty cache puts the
+/// n virtual tokens (the prompt's keys and values, or the prefix itself) in front, once; they
+/// count in `length` (positions continue after them) but not in the caller's attention masks.
+///
 /// ```swift
 /// let cache = KeyValueCache(layerCount: model.layerCount)
 /// let promptLogits = Tensor.withoutGradient { model(ids: prompt, batchSize: 1, cache: cache) }
@@ -35,10 +39,14 @@ public final class KeyValueCache {
     /// The number of tokens already stored (those of layer 0): the position of the next token.
     public var length: Int { lengths.first ?? 0 }
 
+    /// How many of the stored tokens are virtual (prompt or prefix tuning's, always first).
+    public internal(set) var virtualTokenCount = 0
+
     /// Forgets everything (for a new prompt).
     public func reset() {
         entries = Array(repeating: nil, count: entries.count)
         lengths = Array(repeating: 0, count: lengths.count)
+        virtualTokenCount = 0
     }
 
     /// Appends the new tokens' keys and values of `layer` and returns the keys and values of

@@ -1,7 +1,7 @@
 import NN
 import TensorCore
 
-// Shapes: B batch, T new tokens, P past tokens, C hidden, H query heads, K key/value heads,
+// Shapes: B batch, T new tokens, P past tokens, n prefix tokens, C hidden, H query heads, K key/value heads,
 // G = H / K queries per key/value head, D head dimension.
 
 /// LLaMA self-attention with rotary positions and grouped-query attention, with Hugging
@@ -27,15 +27,17 @@ final class LlamaAttention: Module {
         register("o_proj", Linear(inputDimensions: headCount * headDimension, outputDimensions: c, bias: bias, generator: &generator))
     }
 
-    /// x: [B, T, C] at positions P..<P+T, mask: [B, 1, 1, P + T] additive -> [B, T, C]
-    func callAsFunction(_ x: Tensor, positions: [Int], mask: Tensor?, cache: KeyValueCache?, layerIndex: Int) -> Tensor {
+    /// x: [B, T, C] at `positions`, mask: [B, 1, 1, P + n + T] additive, prefix: prefix tuning's
+    /// keys and values [B, K, n, D] (not rotated: they are past keys) -> [B, T, C]
+    func callAsFunction(_ x: Tensor, positions: [Int], mask: Tensor?, prefix: (key: Tensor, value: Tensor)?,
+                        cache: KeyValueCache?, layerIndex: Int) -> Tensor {
         let (b, t) = (x.shape[0], x.shape[1])
         func heads(_ name: String, _ count: Int) -> Tensor {   // [B, count, T, D]
             layer(name)(x).reshaped([b, t, count, headDimension]).permuted([0, 2, 1, 3])
         }
         let query = applyRotaryEmbedding(heads("q_proj", headCount), positions: positions, base: ropeTheta)
-        var key = applyRotaryEmbedding(heads("k_proj", keyValueHeadCount), positions: positions, base: ropeTheta)
-        var value = heads("v_proj", keyValueHeadCount)
+        let rotatedKey = applyRotaryEmbedding(heads("k_proj", keyValueHeadCount), positions: positions, base: ropeTheta)
+        var (key, value) = prependingPrefix(prefix, key: rotatedKey, value: heads("v_proj", keyValueHeadCount))   // [B, K, n + T, D]
         if let cache { (key, value) = cache.append(layer: layerIndex, keys: key, values: value) }
         let context = scaledDotProductAttention(query: query, key: repeatedHeads(key, groups: headCount / keyValueHeadCount),
                                                 value: repeatedHeads(value, groups: headCount / keyValueHeadCount),

@@ -34,11 +34,12 @@ final class LlamaDecoderLayer: Module {
         register("post_attention_layernorm", RMSNorm(dimensions: configuration.hiddenSize, epsilon: epsilon))
     }
 
-    /// x: [B, T, C] -> [B, T, C]
-    func callAsFunction(_ x: Tensor, positions: [Int], mask: Tensor?, cache: KeyValueCache?, layerIndex: Int) -> Tensor {
+    /// x: [B, T, C], prefix: [B, K, n, D] keys and values -> [B, T, C]
+    func callAsFunction(_ x: Tensor, positions: [Int], mask: Tensor?, prefix: (key: Tensor, value: Tensor)?,
+                        cache: KeyValueCache?, layerIndex: Int) -> Tensor {
         let attention = child("self_attn", as: LlamaAttention.self)
-        let attended = x + attention(layer("input_layernorm")(x), positions: positions, mask: mask, cache: cache,
-                                     layerIndex: layerIndex)
+        let attended = x + attention(layer("input_layernorm")(x), positions: positions, mask: mask, prefix: prefix,
+                                     cache: cache, layerIndex: layerIndex)
         return attended + layer("mlp")(layer("post_attention_layernorm")(attended))
     }
 }
@@ -49,11 +50,14 @@ final class LlamaDecoderLayer: Module {
 /// `model.norm` and `lm_head` (absent when tied: the head then reuses
 /// `model.embed_tokens.weight`).
 ///
+/// Prompt and prefix tuning attach a `prompt_encoder` child (see `CausalLanguageModel` for
+/// how the virtual tokens enter).
+///
 /// ```swift
 /// let model = try LlamaModel.load(from: folder)            // config.json + model.safetensors
 /// let logits = model(ids: [1, 450, 7483], batchSize: 1)    // [1, 3, V]
 /// ```
-public final class LlamaModel: Module, CausalLanguageModel {
+public final class LlamaModel: Module, CausalLanguageModel, VirtualTokenHost {
     public let configuration: LlamaConfiguration
 
     public init(configuration: LlamaConfiguration, generator: inout RandomGenerator) {
@@ -80,24 +84,43 @@ public final class LlamaModel: Module, CausalLanguageModel {
     public var vocabularySize: Int { configuration.vocabularySize }
     public var layerCount: Int { configuration.hiddenLayerCount }
 
-    /// ids: [B, T] row-major -> [B, T, C] after `model.norm`
+    public var promptGeometry: PromptGeometry {
+        PromptGeometry(tokenDimensions: configuration.hiddenSize, layerCount: configuration.hiddenLayerCount,
+                       attentionHeadCount: configuration.attentionHeadCount)
+    }
+
+    /// Keys and values of the key/value heads: D · K wide, K heads (PEFT's resolution for
+    /// models with `num_key_value_heads`).
+    public var prefixGeometry: PromptGeometry {
+        PromptGeometry(tokenDimensions: configuration.headDimension * configuration.keyValueHeadCount,
+                       layerCount: configuration.hiddenLayerCount, attentionHeadCount: configuration.keyValueHeadCount)
+    }
+
+    /// `model.embed_tokens.weight` [V, C] (the base table when LoRA wraps it).
+    public var wordEmbeddingTable: Tensor? {
+        let table = module(at: "model.embed_tokens")
+        return table?.optionalParameter("weight") ?? table?.child("base_layer")?.optionalParameter("weight")
+    }
+
+    /// ids: [B, T] row-major -> [B, T, C] after `model.norm` (real tokens only)
     public func hiddenStates(ids: [Int], batchSize: Int, attentionMask: [Int]? = nil,
                              cache: KeyValueCache? = nil) -> Tensor {
-        let (tokens, past, mask) = decoderInputs(ids: ids, batchSize: batchSize, attentionMask: attentionMask, cache: cache)
+        let step = DecoderStep(host: self, ids: ids, batchSize: batchSize, attentionMask: attentionMask, cache: cache)
         let decoder = child("model")!
-        var hidden = decoder.child("embed_tokens", as: Embedding.self)(ids, shape: [batchSize, tokens])   // [B, T, C]
-        let positions = Array(past..<(past + tokens))
+        let words = decoder.tokenEmbedding("embed_tokens").callAsFunction(ids, shape: [batchSize, step.tokens])   // [B, T, C]
+        var hidden = step.prependingPrompt(to: words)   // [B, n + T, C] with prompt tuning
         let layers = decoder.child("layers")!
         for (index, name) in layers.childNames.enumerated() {
-            hidden = layers.child(name, as: LlamaDecoderLayer.self)(hidden, positions: positions, mask: mask, cache: cache,
+            hidden = layers.child(name, as: LlamaDecoderLayer.self)(hidden, positions: step.positions, mask: step.mask,
+                                                                    prefix: step.prefix(layerIndex: index), cache: cache,
                                                                     layerIndex: index)
         }
-        return decoder.layer("norm")(hidden)
+        return decoder.layer("norm")(step.realTokens(hidden))
     }
 
     /// hidden: [..., C] -> [..., V]
     public func logits(fromHiddenStates hidden: Tensor) -> Tensor {
         if child("lm_head") != nil { return layer("lm_head")(hidden) }
-        return matmul(hidden, child("model")!.child("embed_tokens", as: Embedding.self).weight.transposed())
+        return matmul(hidden, wordEmbeddingTable!.transposed())
     }
 }

@@ -4,7 +4,9 @@ import TensorCore
 /// PEFT's `PrefixTuningConfig`: n learned keys and values prepended in every attention layer
 /// (`prompt_encoder.<adapter>.embedding.weight` [n, L · 2 · C], saved as `prompt_embeddings`).
 /// The model extends the attention mask with ones and numbers the real tokens' positions after
-/// the prefix, as transformers does after a cache of n tokens.
+/// the prefix, as transformers does after a cache of n tokens. Under grouped-query attention
+/// (LLaMA with fewer key/value heads) the prefix holds keys and values for the key/value heads
+/// (the host's `prefixGeometry`).
 ///
 /// With `prefixProjection` a new adapter trains a table [n, C] through an MLP (`transform.0`,
 /// tanh, `transform.2`); the file holds the projected table, which loading uses directly (as
@@ -43,6 +45,10 @@ public struct PrefixTuningConfiguration: PromptLearningConfiguration, Equatable 
     public var inferenceMode: Bool { get { fields.inferenceMode } set { fields.inferenceMode = newValue } }
 
     public func forLoading() -> PrefixTuningConfiguration { self }
+
+    /// The key/value geometry: under grouped-query attention `token_dim` = head size · key/value
+    /// heads and `num_attention_heads` = key/value heads, as PEFT resolves it.
+    func geometry(of host: any VirtualTokenHost) -> PromptGeometry { host.prefixGeometry }
 
     func makeTable(host: any VirtualTokenHost, geometry: PromptGeometry, generator: inout RandomGenerator) throws -> PromptTable {
         guard geometry.tokenDimensions % geometry.attentionHeadCount == 0 else {

@@ -9,6 +9,8 @@ protocol PromptLearningConfiguration: AdapterConfiguration {
     var layerCount: Int? { get set }                   // num_layers
     var attentionHeadCount: Int? { get set }           // num_attention_heads
     var modulesToSave: [String]? { get }
+    /// The host's geometry this method sizes its table by (`promptGeometry` or `prefixGeometry`).
+    func geometry(of host: any VirtualTokenHost) -> PromptGeometry
     /// The new adapter's table for `host`, whose geometry the configuration matches.
     func makeTable(host: any VirtualTokenHost, geometry: PromptGeometry, generator: inout RandomGenerator) throws -> PromptTable
 }
@@ -21,7 +23,7 @@ extension PromptLearningConfiguration {
 
     public func inject(into model: Module, adapterName: String, generator: inout RandomGenerator) throws -> [String] {
         let (path, host) = try findHost(in: model)
-        let geometry = try checkedGeometry(host.promptGeometry)
+        let geometry = try checkedGeometry(self.geometry(of: host))
         let encoder = (host.child(PromptEncoder.componentName) as? PromptEncoder) ?? {
             let made = PromptEncoder()
             host.register(PromptEncoder.componentName, made)
@@ -33,7 +35,7 @@ extension PromptLearningConfiguration {
 
     /// PEFT fills token_dim, num_layers and num_attention_heads from the model's config.
     public func resolved(for model: Module) throws -> Self {
-        let geometry = try findHost(in: model).host.promptGeometry
+        let geometry = self.geometry(of: try findHost(in: model).host)
         var copy = self
         copy.tokenDimensions = tokenDimensions ?? geometry.tokenDimensions
         copy.layerCount = layerCount ?? geometry.layerCount

@@ -54,6 +54,8 @@ public struct PromptTuningConfiguration: PromptLearningConfiguration, Equatable 
         return copy
     }
 
+    func geometry(of host: any VirtualTokenHost) -> PromptGeometry { host.promptGeometry }
+
     func makeTable(host: any VirtualTokenHost, geometry: PromptGeometry, generator: inout RandomGenerator) throws -> PromptTable {
         let (n, c) = (virtualTokenCount, geometry.tokenDimensions)
         let table: Tensor
