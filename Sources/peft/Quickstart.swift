@@ -48,8 +48,8 @@ struct Quickstart: ParsableCommand {
     /// Learning rates typical of each method with AdamW and a linear schedule (PEFT's and
     /// AdapterHub's examples): small for full fine-tuning, larger the fewer parameters train.
     static let defaultLearningRates: [TrainingConfiguration.Method: Float] = [
-        .head: 3e-3, .lora: 1e-3, .plannedLoRA: 1e-3, .ia3: 3e-3, .promptTuning: 1e-2, .prefixTuning: 3e-3,
-        .houlsby: 1e-3, .pfeiffer: 1e-3, .bitFit: 3e-3, .norm: 3e-3, .selective: 1e-4, .full: 5e-5,
+        .head: 3e-3, .lora: 1e-3, .plannedLoRA: 1e-3, .ia3: 1e-2, .promptTuning: 1e-2, .prefixTuning: 3e-3,
+        .houlsby: 1e-3, .pfeiffer: 1e-3, .bitFit: 3e-3, .norm: 3e-3, .selective: 2e-3, .full: 5e-5,
     ]
 
     static var defaultsText: String {
