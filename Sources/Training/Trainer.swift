@@ -25,6 +25,9 @@ public final class Trainer {
     public let schedule: LearningRateSchedule
     public var progress: ConsoleProgress?
     public var log: TrainingLog?
+    /// The loss of one training batch; nil takes the cross-entropy of `forward`'s logits
+    /// [B, L] against the batch's labels. Set it for other objectives (next-token prediction).
+    public var lossFunction: ((LabeledBatch) -> Tensor)?
     private let forward: (TokenBatch) -> Tensor   // -> logits [B, L]
     private let validation: [EncodedExample]?
     private var batcher: Batcher
@@ -150,7 +153,7 @@ public final class Trainer {
         var lossSum = 0.0, tokens = 0
         for _ in 0..<groupSize {
             guard let batch = batcher.next() else { break }
-            let loss = crossEntropy(logits: forward(batch.tokens), targets: batch.labels)
+            let loss = lossFunction?(batch) ?? crossEntropy(logits: forward(batch.tokens), targets: batch.labels)
             lossSum += Double(loss.item)
             (loss * (1 / Float(groupSize))).backward()
             tokens += batch.tokenCount
