@@ -2,7 +2,7 @@ import TensorCore
 
 /// Batch normalisation with its statistics fixed (torchvision's `FrozenBatchNorm2d`): always
 /// the running mean and variance, whatever the mode, folded into one per-channel scale and
-/// shift, `y = x · s + t` with `s = weight / √(running_var + ε)` and `t = bias - running_mean · s`.
+/// shift applied in one pass (`channelAffine`), `y = x · s + t` with `s = weight / √(running_var + ε)` and `t = bias - running_mean · s`.
 /// The affine `weight` and `bias` stay parameters (they train when unfrozen); the buffers never
 /// change. Parameter and buffer names are `BatchNorm2d`'s, so state dicts load unchanged.
 ///
@@ -58,6 +58,6 @@ public final class FrozenBatchNorm2d: Module, UnaryLayer {
                      "FrozenBatchNorm2d: input \(input.shape) does not have \(channels) channels at axis 1")
         let scale = parameter("weight") * (buffer("running_var") + epsilon).rsqrt()   // [C]
         let shift = parameter("bias") - buffer("running_mean") * scale                  // [C]
-        return input * scale.reshaped([1, channels, 1, 1]) + shift.reshaped([1, channels, 1, 1])
+        return channelAffine(input, scale: scale, shift: shift)
     }
 }
