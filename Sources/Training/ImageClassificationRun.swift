@@ -38,8 +38,7 @@ public enum ImageClassificationRun {
         let test = try configuration.testData.map { try ImageDataset.load(from: $0, preferring: ["t10k", "test"]) }
         for (dataset, path) in [(validation, configuration.validationData), (test, configuration.testData)] {
             if let dataset, let path, let label = dataset.labels.first(where: { $0 >= train.labelCount }) {
-                throw DataError.unknownLabel(file: path, line: 0, label: String(label),
-                                             known: (0..<train.labelCount).map(String.init))
+                throw DataError.labelOutOfRange(file: path, label: label, labelCount: train.labelCount)
             }
         }
         return (train, validation, test)

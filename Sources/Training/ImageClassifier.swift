@@ -23,10 +23,11 @@ import TensorCore
 /// try classifier.save(to: output, labelNames: names, configuration: configuration)
 /// ```
 public final class ImageClassifier {
-    /// The convolutions LoRA adapts unless `target_modules` names others: every 1×1 expansion
-    /// and projection of the MBConv blocks and the 1×1 head convolution. Depthwise convolutions
-    /// have one filter per channel and no low-rank form worth adapting (PEFT refuses them too).
-    public static let defaultTargetModules = ["_expand_conv", "_project_conv", "_conv_head"]
+    /// The convolutions LoRA adapts unless `target_modules` names others: the 3×3 stem (it
+    /// first meets the new domain's pixels), every 1×1 expansion and projection of the MBConv
+    /// blocks and the 1×1 head convolution. Depthwise convolutions have one filter per channel
+    /// and no low-rank form worth adapting (PEFT refuses them too).
+    public static let defaultTargetModules = ["_conv_stem", "_expand_conv", "_project_conv", "_conv_head"]
 
     public let model: EfficientNet
     public let method: TrainingConfiguration.Method
@@ -98,7 +99,7 @@ public final class ImageClassifier {
     public func evaluate(_ dataset: ImageDataset, batchSize: Int, file: String = "data") throws -> ClassificationMetrics {
         let labelCount = model.configuration.classCount
         if let label = dataset.labels.first(where: { $0 >= labelCount }) {
-            throw DataError.unknownLabel(file: file, line: 0, label: String(label), known: (0..<labelCount).map(String.init))
+            throw DataError.labelOutOfRange(file: file, label: label, labelCount: labelCount)
         }
         let examples = dataset.labels.enumerated().map { EncodedExample(ids: [$0.offset], label: $0.element) }
         return evaluateClassifier(examples, labelCount: labelCount, batchSize: batchSize, paddingID: 0, model: model) {

@@ -108,7 +108,7 @@ func writeTinyIDX(in folder: URL, prefix: String, count: Int, seed: UInt64) thro
         #expect(changed.contains { $0.hasPrefix("_fc.") })
         if method == .lora {
             let loraB = before.keys.filter { $0.contains(".lora_B.") }
-            #expect(loraB.count == 6 && loraB.allSatisfy(changed.contains), "\(loraB.sorted())")   // 2 expansions, 3 projections, head; no depthwise
+            #expect(loraB.count == 7 && loraB.allSatisfy(changed.contains), "\(loraB.sorted())")   // stem, 2 expansions, 3 projections, head; no depthwise
         }
     }
 

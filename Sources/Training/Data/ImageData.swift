@@ -27,7 +27,7 @@ extension ImageDataset {
         let name = url.lastPathComponent
         if name.hasSuffix(".csv") || name.hasSuffix(".csv.gz") { return try csv(url) }
         guard name.contains("images-idx3") else {
-            throw DataError.malformedLine(file: path, line: 0, reason: "expected an IDX images file (*-images-idx3-ubyte[.gz]), a folder with one, or a .csv file")
+            throw DataError.unsupportedImageFormat(file: path)
         }
         let labels = url.deletingLastPathComponent().appendingPathComponent(name.replacingOccurrences(of: "images-idx3", with: "labels-idx1"))
         guard FileManager.default.fileExists(atPath: labels.path) else { throw DataError.missingFile(file: labels.path) }
