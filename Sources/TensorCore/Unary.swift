@@ -53,7 +53,22 @@ extension Tensor {
         mapped("pow", { Foundation.pow($0, exponent) }) { x, _ in exponent * Foundation.pow(x, exponent - 1) }
     }
     public func relu() -> Tensor { mapped("relu", { Swift.max($0, 0) }) { x, _ in x > 0 ? 1 : 0 } }
-    public func relu6() -> Tensor { mapped("relu6", { Swift.min(Swift.max($0, 0), 6) }) { x, _ in x > 0 && x < 6 ? 1 : 0 } }
+    /// min(max(x, 0), 6). Its derivative reads the output alone (1 where 0 < y < 6), so only
+    /// the output is kept, and both loops vectorise (MobileNet/EfficientNet-Lite's activation).
+    public func relu6() -> Tensor {
+        let source = contiguous()
+        let output = Tensor.zeros(shape)
+        let x = source.storage.floats + source.offset, y = output.storage.floats
+        for index in 0..<count { y[index] = Swift.min(Swift.max(x[index], 0), 6) }
+        let savedOutput = output.detached()
+        return Tensor.record("relu6", output, inputs: [self]) { gradient in
+            let upstream = gradient.contiguous()
+            let result = Tensor.zeros(upstream.shape)
+            let g = upstream.storage.floats + upstream.offset, r = result.storage.floats, y = savedOutput.storage.floats
+            for index in 0..<result.count { r[index] = y[index] > 0 && y[index] < 6 ? g[index] : 0 }
+            return [result]
+        }
+    }
     public func silu() -> Tensor {
         mapped("silu", { $0 / (1 + Foundation.exp(-$0)) }) { x, _ in
             let s = 1 / (1 + Foundation.exp(-x))

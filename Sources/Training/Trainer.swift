@@ -28,6 +28,9 @@ public final class Trainer {
     /// Restricts each step to some elements of the trainable tensors (selective fine-tuning):
     /// gradients are masked before clipping, and the other elements restored after the update.
     public var updateMask: (any UpdateMask)?
+    /// The loss of one training batch; nil takes the cross-entropy of `forward`'s logits
+    /// [B, L] against the batch's labels. Set it for other objectives (next-token prediction).
+    public var lossFunction: ((LabeledBatch) -> Tensor)?
     private let forward: (TokenBatch) -> Tensor   // -> logits [B, L]
     private let validation: [EncodedExample]?
     private var batcher: Batcher
@@ -155,7 +158,7 @@ public final class Trainer {
         var lossSum = 0.0, tokens = 0
         for _ in 0..<groupSize {
             guard let batch = batcher.next() else { break }
-            let loss = crossEntropy(logits: forward(batch.tokens), targets: batch.labels)
+            let loss = lossFunction?(batch) ?? crossEntropy(logits: forward(batch.tokens), targets: batch.labels)
             lossSum += Double(loss.item)
             (loss * (1 / Float(groupSize))).backward()
             tokens += batch.tokenCount

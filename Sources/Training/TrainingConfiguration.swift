@@ -96,6 +96,17 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// Log a training line every N optimizer steps.
     public var logEvery = 10
     public var seed: UInt64 = 42
+    /// Images are resized to this square size (image-classification).
+    public var imageSize = 224
+    /// Train on this many examples (a seeded subset, class-balanced for images); 0 takes all.
+    public var trainLimit = 0
+    /// Validate on this many examples (a seeded subset); 0 takes all.
+    public var validationLimit = 0
+    /// Test data, evaluated once at the end (image-classification).
+    public var testData: String?
+
+    /// The tasks `peft train` runs.
+    public static let tasks = ["sequence-classification", "image-classification", "causal-lm"]
 
     public init() {}
 
@@ -108,6 +119,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         case warmupRatio = "warmup_ratio", gradientAccumulation = "gradient_accumulation", maxGradNorm = "max_grad_norm"
         case evalEvery = "eval_every", earlyStoppingPatience = "early_stopping_patience", metric
         case checkpointEvery = "checkpoint_every", logEvery = "log_every", seed
+        case imageSize = "image_size", trainLimit = "train_limit", validationLimit = "validation_limit", testData = "test_data"
     }
 
     /// Decodes the keys that are present; the rest keep their defaults.
@@ -132,6 +144,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try take(.evalEvery, &evalEvery); try take(.earlyStoppingPatience, &earlyStoppingPatience)
         try take(.metric, &metric); try take(.checkpointEvery, &checkpointEvery); try take(.logEvery, &logEvery)
         try take(.seed, &seed)
+        try take(.imageSize, &imageSize); try take(.trainLimit, &trainLimit); try take(.validationLimit, &validationLimit)
+        try take(.testData, &testData)
     }
 
     /// Loads a JSON (`.json`) or flat YAML (`.yaml`, `.yml`) file of settings.
@@ -167,7 +181,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         func check(_ condition: Bool, _ key: CodingKeys, _ value: Any, _ expected: String) throws {
             if !condition { throw ConfigurationError.outOfRange(key: key.rawValue, value: "\(value)", expected: expected) }
         }
-        try check(task == "sequence-classification", .task, task, "sequence-classification")
+        try check(Self.tasks.contains(task), .task, task, Self.tasks.joined(separator: ", "))
         try check(rank >= 1, .rank, rank, "an integer >= 1")
         try check(alpha > 0, .alpha, alpha, "a number > 0")
         try check(dropout >= 0 && dropout < 1, .dropout, dropout, "a number in [0, 1)")
@@ -192,6 +206,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try check(earlyStoppingPatience >= 0, .earlyStoppingPatience, earlyStoppingPatience, "an integer >= 0 (0 turns it off)")
         try check(checkpointEvery >= 1, .checkpointEvery, checkpointEvery, "an integer >= 1")
         try check(logEvery >= 1, .logEvery, logEvery, "an integer >= 1")
+        try check(imageSize >= 8 && imageSize <= 1024, .imageSize, imageSize, "an integer in [8, 1024]")
+        try check(trainLimit >= 0, .trainLimit, trainLimit, "an integer >= 0 (0 takes all)")
+        try check(validationLimit >= 0, .validationLimit, validationLimit, "an integer >= 0 (0 takes all)")
     }
 }
 

@@ -4,6 +4,7 @@ import Foundation
 import Models
 import PEFT
 import TensorCore
+import Training
 
 /// `peft generate`: text generation with a decoder (LLaMA family from GGUF or a Hugging Face
 /// folder, GPT-2 from a folder), streaming tokens as they come.
@@ -40,7 +41,7 @@ struct Generate: ParsableCommand {
     }
 
     func run() throws {
-        let (decoder, tokenizer) = try loadModel()
+        let (decoder, tokenizer) = try loadDecoder(from: URL(fileURLWithPath: model))
         if let adapter = adapterOptions.adapterURL { _ = try PeftModel.load(from: adapter, into: decoder) }
         decoder.setTraining(false)
         var text = prompt
@@ -81,22 +82,6 @@ struct Generate: ParsableCommand {
             let rate = Double(result.tokens.count) / max(seconds, 1e-9)
             FileHandle.standardError.write(Data(String(format: "[%d tokens, %.1f tokens/s, stop: %@]\n",
                                                        result.tokens.count, rate, "\(result.stopReason)").utf8))
-        }
-    }
-
-    private func loadModel() throws -> (any CausalLanguageModel, ByteLevelBPETokenizer) {
-        let url = URL(fileURLWithPath: model)
-        if url.pathExtension.lowercased() == "gguf" {
-            let file = try GGUFFile(url: url)
-            return (try LlamaModel.load(gguf: file), try ByteLevelBPETokenizer(ggufMetadata: file.metadata))
-        }
-        let tokenizer = try ByteLevelBPETokenizer(folder: url)
-        let configuration = url.appendingPathComponent("config.json")
-        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: configuration)) as? [String: Any]
-        switch object?["model_type"] as? String {
-        case "gpt2": return (try GPT2Model.load(from: url), tokenizer)
-        case "llama", "mistral", "qwen2", "smollm", nil: return (try LlamaModel.load(from: url), tokenizer)
-        case let other?: throw ValidationError("\(configuration.path): model_type '\(other)' is not a decoder SwiftPEFT runs (llama, gpt2)")
         }
     }
 }

@@ -24,12 +24,12 @@ struct Train: ParsableCommand {
             the text) is held out for validation.
             """)
 
-    @Option(help: "A Hugging Face model folder (config.json, model.safetensors, tokenizer.json or vocab.txt).") var model: String?
-    @Option(help: "Training data: .jsonl, .csv or .tsv with a text and a label column.") var data: String?
+    @Option(help: "A Hugging Face model folder (config.json, model.safetensors, tokenizer.json or vocab.txt); for image-classification an EfficientNet-Lite0 .pth (or its folder); for causal-lm a GGUF file or decoder folder.") var model: String?
+    @Option(help: "Training data: .jsonl, .csv or .tsv with a text and a label column; IDX images (file or folder) or image CSV; plain text for causal-lm.") var data: String?
     @Option(help: "Validation data in the same format (default: a tenth of --data held out).") var validationData: String?
     @Option(help: "The output folder.") var output: String?
     @Option(help: "A JSON or YAML file with these settings (options given here override it).") var config: String?
-    @Option(help: "The task (sequence-classification).") var task: String?
+    @Option(help: "sequence-classification (default), image-classification or causal-lm.") var task: String?
     @Option(help: "lora, planned-lora, ia3, prompt-tuning, prefix-tuning, houlsby, pfeiffer, bitfit, norm, selective, full or head (default lora).") var method: String?
     @Option(help: "LoRA rank r; for planned-lora the uniform rank whose budget it matches (default 8).") var rank: Int?
     @Option(help: "LoRA alpha; planned-lora keeps alpha/r for every module (default 16).") var alpha: Double?
@@ -60,6 +60,10 @@ struct Train: ParsableCommand {
     @Option(help: "Write a resumable checkpoint every N optimizer steps (default 50).") var checkpointEvery: Int?
     @Option(help: "Log a training line every N steps (default 10).") var logEvery: Int?
     @Option(help: "Random seed for the head, LoRA factors, shuffling and dropout (default 42).") var seed: UInt64?
+    @Option(help: "Images are resized to this square size (image-classification; default 224).") var imageSize: Int?
+    @Option(help: "Train on this many examples, a seeded subset (class-balanced for images; default all).") var trainLimit: Int?
+    @Option(help: "Validate on this many examples, a seeded subset (default all).") var validationLimit: Int?
+    @Option(help: "Test data evaluated once at the end (image-classification: IDX file or folder, CSV).") var testData: String?
     @Flag(help: "Continue the run whose checkpoint is in --output.") var resume = false
     @Flag(help: "Print one JSON object with the results instead of text.") var json = false
 
@@ -69,6 +73,8 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let configuration = try settings()
+        if configuration.task == "image-classification" { return try runImageClassification(configuration) }
+        if configuration.task == "causal-lm" { return try runCausalLM(configuration) }
         let (train, validation) = try ClassificationRun.loadData(configuration)
         let output = URL(fileURLWithPath: configuration.output!)
         let progress = ConsoleProgress(lineEvery: configuration.logEvery)
@@ -119,6 +125,7 @@ struct Train: ParsableCommand {
         set(schedule, \.schedule); set(warmupRatio, \.warmupRatio); set(gradientAccumulation, \.gradientAccumulation)
         set(maxGradNorm, \.maxGradNorm); set(evalEvery, \.evalEvery); set(earlyStoppingPatience, \.earlyStoppingPatience)
         set(try choice(metric, "metric"), \.metric); set(checkpointEvery, \.checkpointEvery); set(logEvery, \.logEvery); set(seed, \.seed)
+        set(imageSize, \.imageSize); set(trainLimit, \.trainLimit); set(validationLimit, \.validationLimit); set(testData, \.testData)
         for (key, value) in [("model", settings.model), ("data", settings.data), ("output", settings.output)] where value == nil {
             throw ValidationError("--\(key) is required (as an option or in --config)")
         }

@@ -32,9 +32,11 @@ extension EfficientNet {
     }
 
     /// Loads the reference's keys. Batch-norm `num_batches_tracked` counters (int64 in PyTorch
-    /// files) are read as float scalars. A classifier of the wrong size is skipped.
+    /// files) are read as float scalars. A classifier of the wrong size is skipped. Weights saved
+    /// channels-last (as the reference checkpoint's convolutions are) are laid out row-major once
+    /// here, not on every convolution call.
     public func loadWeights(stateDict: [String: Tensor]) throws {
-        var weights = stateDict
+        var weights = stateDict.mapValues { $0.isContiguous ? $0 : $0.contiguous() }
         for (key, tensor) in stateDict where key.hasSuffix("num_batches_tracked") {
             weights[key] = Tensor(tensor.toArray(), shape: [])
         }

@@ -11,6 +11,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case unknownLabel(file: String, line: Int, label: String, known: [String])
     case invalidUTF8(file: String, line: Int)
     case malformedLine(file: String, line: Int, reason: String)
+    case unsupportedImageFormat(file: String)
+    case labelOutOfRange(file: String, label: Int, labelCount: Int)
 
     public var description: String {
         switch self {
@@ -25,6 +27,10 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
             "\(file):\(line): label '\(label)' is not in the label set [\(known.joined(separator: ", "))]"
         case let .invalidUTF8(file, line): "\(file):\(line): the line is not valid UTF-8"
         case let .malformedLine(file, line, reason): "\(file):\(line): \(reason)"
+        case let .unsupportedImageFormat(file):
+            "\(file): unknown image data; expected an IDX images file (*-images-idx3-ubyte[.gz]), a folder with one, or a .csv file"
+        case let .labelOutOfRange(file, label, labelCount):
+            "\(file): label \(label) is outside the \(labelCount) classes (0...\(labelCount - 1)) of the training data"
         }
     }
 }
