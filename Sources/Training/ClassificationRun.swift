@@ -17,6 +17,19 @@ public struct ClassificationRunResult: Sendable {
     /// Step and evaluation records, for reports.
     public var history: [LogRecord]
 
+    /// A finished run's figures: validation metrics of the best step, test and peak memory to be filled in.
+    init(method: TrainingConfiguration.Method, counts: (trainable: Int, total: Int), summary: TrainingSummary, output: URL) {
+        self.method = method
+        trainableParameters = counts.trainable
+        totalParameters = counts.total
+        steps = summary.steps
+        stoppedEarly = summary.stoppedEarly
+        trainingSeconds = summary.trainingSeconds
+        validation = summary.history.last { $0.metrics != nil && $0.step == summary.bestStep }?.metrics
+        self.output = output
+        history = summary.history
+    }
+
     public var trainablePercentage: Double { 100 * Double(trainableParameters) / Double(max(1, totalParameters)) }
 
     /// The result as a JSON object (for `--json`).
@@ -90,11 +103,7 @@ public enum ClassificationRun {
         trainer.log = try TrainingLog(url: output.appendingPathComponent("log.jsonl"), appending: resume)
         let summary = try trainer.train(output: output, resume: resume)
         let counts = classifier.parameterCounts
-        var result = ClassificationRunResult(
-            method: configuration.method, trainableParameters: counts.trainable, totalParameters: counts.total,
-            steps: summary.steps, stoppedEarly: summary.stoppedEarly, trainingSeconds: summary.trainingSeconds,
-            peakMemoryBytes: nil, validation: summary.history.last { $0.metrics != nil && $0.step == summary.bestStep }?.metrics,
-            test: nil, output: output, history: summary.history)
+        var result = ClassificationRunResult(method: configuration.method, counts: counts, summary: summary, output: output)
         if let test {
             result.test = trainer.evaluate(classifier.encode(test, maxLength: configuration.maxLength))
         }

@@ -69,11 +69,7 @@ public enum ImageClassificationRun {
         trainer.log = try TrainingLog(url: output.appendingPathComponent("log.jsonl"), appending: resume)
         let summary = try trainer.train(output: output, resume: resume)
         let counts = classifier.parameterCounts
-        var result = ClassificationRunResult(
-            method: configuration.method, trainableParameters: counts.trainable, totalParameters: counts.total,
-            steps: summary.steps, stoppedEarly: summary.stoppedEarly, trainingSeconds: summary.trainingSeconds,
-            peakMemoryBytes: nil, validation: summary.history.last { $0.metrics != nil && $0.step == summary.bestStep }?.metrics,
-            test: nil, output: output, history: summary.history)
+        var result = ClassificationRunResult(method: configuration.method, counts: counts, summary: summary, output: output)
         if let testExamples = examples(test, from: train.count + (validation?.count ?? 0)) {
             result.test = trainer.evaluate(testExamples)
         }

@@ -91,15 +91,9 @@ struct Train: ParsableCommand {
             try printJSON(result.jsonObject())
             return
         }
-        print(formatTable(["", "value"], [
-            ["trainable parameters", "\(formatCount(result.trainableParameters)) (\(String(format: "%.3f", result.trainablePercentage))%)"],
-            ["steps", "\(result.steps)\(result.stoppedEarly ? " (stopped early)" : "")"],
-            ["training time", formatDuration(result.trainingSeconds)],
-            ["peak memory", result.peakMemoryBytes.map(formatBytes) ?? "n/a"],
-            ["validation accuracy", result.validation.map { String(format: "%.4f", $0.accuracy) } ?? "n/a"],
+        printRunSummary(result, extraRows: [
             ["validation macro-F1", result.validation.map { String(format: "%.4f", $0.macroF1) } ?? "n/a"],
-        ]))
-        print("saved to \(output.path) (report.html, log.jsonl)")
+        ])
     }
 
     /// The configuration file, overridden by the options given, checked.
@@ -132,4 +126,16 @@ struct Train: ParsableCommand {
         try settings.validate()
         return settings
     }
+}
+
+/// The table `peft train` prints after a classification run, then where the outputs went.
+func printRunSummary(_ result: ClassificationRunResult, extraRows: [[String]]) {
+    print(formatTable(["", "value"], [
+        ["trainable parameters", "\(formatCount(result.trainableParameters)) (\(String(format: "%.3f", result.trainablePercentage))%)"],
+        ["steps", "\(result.steps)\(result.stoppedEarly ? " (stopped early)" : "")"],
+        ["training time", formatDuration(result.trainingSeconds)],
+        ["peak memory", result.peakMemoryBytes.map(formatBytes) ?? "n/a"],
+        ["validation accuracy", result.validation.map { String(format: "%.4f", $0.accuracy) } ?? "n/a"],
+    ] + extraRows))
+    print("saved to \(result.output.path) (report.html, log.jsonl)")
 }

@@ -16,16 +16,10 @@ extension Train {
         let result = try ImageClassificationRun.run(configuration: configuration, train: train, validation: validation, test: test,
                                                     output: output, resume: resume, progress: ConsoleProgress(lineEvery: configuration.logEvery))
         if json { return try printJSON(result.jsonObject()) }
-        print(formatTable(["", "value"], [
-            ["trainable parameters", "\(formatCount(result.trainableParameters)) (\(String(format: "%.3f", result.trainablePercentage))%)"],
-            ["steps", "\(result.steps)\(result.stoppedEarly ? " (stopped early)" : "")"],
-            ["training time", formatDuration(result.trainingSeconds)],
-            ["peak memory", result.peakMemoryBytes.map(formatBytes) ?? "n/a"],
-            ["validation accuracy", result.validation.map { String(format: "%.4f", $0.accuracy) } ?? "n/a"],
+        printRunSummary(result, extraRows: [
             ["test accuracy", result.test.map { String(format: "%.4f", $0.accuracy) } ?? "n/a"],
             ["test macro-F1", result.test.map { String(format: "%.4f", $0.macroF1) } ?? "n/a"],
-        ]))
-        print("saved to \(output.path) (report.html, log.jsonl)")
+        ])
     }
 
     func runCausalLM(_ configuration: TrainingConfiguration) throws {
