@@ -2,7 +2,7 @@
 // instruction-set level selected at start-up (see cpu.c).
 //
 // Loop nest (one thread; Swift splits C across threads and calls this per part):
-//   for each block of MB rows:               packed A slice [MB, KC] streams from L3
+//   for each block of MB rows:               packed A slice [MB, KC] in L3 (B packed once per slice)
 //     for each K slice of KC:
 //       pack op(A)[rows, slice] into mr-row panels
 //       for each block of NC columns:        packed B block [KC, NC] stays in L2
@@ -17,7 +17,10 @@
 enum {
     KC_MAX = 384,                // K slice: A panel mr*KC*4 bytes sits in L1 (48 KiB)
     B_BLOCK_BYTES = 1 << 20,     // packed B block: half of a 2 MiB L2
-    A_SLICE_BYTES = 1 << 20,     // packed A slice (streams through L2 past the B block)
+    // Packed A slice. Each A panel is read once per B block and then reused from L1 across the
+    // whole block, so the slice may live in L3: a large slice means B is packed fewer times
+    // (once per slice of A rows). 4 MiB holds a 2048-token batch at KC = 384.
+    A_SLICE_BYTES = 4 << 20,
 };
 
 static const gemm_level *current_level(void) {

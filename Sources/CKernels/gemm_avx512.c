@@ -18,7 +18,8 @@ static void kernel_14x32(long kc, const float *a, const float *b, float *c, long
         _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
         _mm_prefetch((const char *)(c + i * ldc + 31), _MM_HINT_T0);
     }
-    for (long p = 0; p < kc; p++, a += MR, b += NR) {
+    // Unrolled by 4 so loop control and pointer updates stay off the FMA ports' critical path.
+    _Pragma("unroll 4") for (long p = 0; p < kc; p++, a += MR, b += NR) {
         const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
         UNROLL for (int i = 0; i < MR; i++) {
             const __m512 ai = _mm512_set1_ps(a[i]);
@@ -68,15 +69,18 @@ static inline void transpose16(__m512 r[16]) {
 }
 
 /// Rows of op(X) are contiguous in storage (X transposed): each panel column is a short copy.
+/// Storage rows are walked in order (all panels of one storage row, then the next), so reads
+/// stream through memory instead of striding down the matrix once per panel.
 static inline __attribute__((always_inline)) void
 pack_contiguous(const gemm_operand *x, long r0, long rows, long c0, long cols, int width,
                 float *dst, const peft_dtype type) {
     const long size = type == PEFT_DTYPE_F32 ? 4 : 2;
     const char *base = (const char *)x->data;
-    for (long panel = 0; panel < rows; panel += width) {
-        const long valid = rows - panel < width ? rows - panel : width;
-        for (long col = 0; col < cols; col++) {
-            const char *src = base + ((c0 + col) * x->ld + r0 + panel) * size;
+    for (long col = 0; col < cols; col++) {
+        const char *src_row = base + ((c0 + col) * x->ld + r0) * size;
+        for (long panel = 0; panel < rows; panel += width) {
+            const long valid = rows - panel < width ? rows - panel : width;
+            const char *src = src_row + panel * size;
             float *out = dst + panel * cols + col * width;
             for (long i = 0; i < width; i += 16) {
                 const long left = valid - i, room = width - i;

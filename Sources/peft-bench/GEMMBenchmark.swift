@@ -44,22 +44,12 @@ struct GEMMBenchmark: ParsableCommand {
             let b = Tensor.randomUniform([shape.k, shape.n], low: -1, high: 1, seed: 2)
             let c = Tensor.zeros([shape.m, shape.n])
             for threads in threadCounts {
-                // This machine's speed drifts (shared host): the peak is probed again right before
-                // and after each measurement, and the percentage is taken against that local peak.
-                let before = peft_fma_probe_gflops(0.05)
-                let seconds = withThreadCount(threads) {
-                    Timing.medianSeconds(repetitions: options.repetitions, clock: options.clock, threads: threads) {
-                        matmul(a, b, into: c)
-                    }
-                }
-                let localPeak = (before + peft_fma_probe_gflops(0.05)) / 2
-                let gflops = 2 * Double(shape.m * shape.k * shape.n) / seconds / 1e9
-                let record = Record(m: shape.m, k: shape.k, n: shape.n, threads: threads, gflops: gflops,
-                                    percentOfPeak: 100 * gflops / (localPeak * Double(threads)),
-                                    localPeakGflopsPerCore: localPeak)
+                let sample = measure(shape, threads: threads) { matmul(a, b, into: c) }
+                let record = Record(m: shape.m, k: shape.k, n: shape.n, threads: threads, gflops: sample.gflops,
+                                    percentOfPeak: sample.percentOfPeak, localPeakGflopsPerCore: sample.localPeak)
                 records.append(record)
                 table.append([String(shape.m), String(shape.k), String(shape.n), String(threads),
-                              BenchmarkReport.format(gflops), BenchmarkReport.format(localPeak),
+                              BenchmarkReport.format(sample.gflops), BenchmarkReport.format(sample.localPeak),
                               BenchmarkReport.format(record.percentOfPeak)])
             }
         }
@@ -70,7 +60,25 @@ struct GEMMBenchmark: ParsableCommand {
         }
     }
 
-    private func withThreadCount<Result>(_ threads: Int, _ body: () -> Result) -> Result {
-        Parallel.withThreadCount(threads, body)
+    /// This machine's speed drifts (a shared host): every repetition probes the peak right before
+    /// and right after its timed sample and is scored against the higher of the two. The medians
+    /// of the samples' rates and percentages are reported.
+    private func measure(_ shape: (m: Int, k: Int, n: Int), threads: Int,
+                         _ body: () -> Void) -> (gflops: Double, localPeak: Double, percentOfPeak: Double) {
+        let flops = 2 * Double(shape.m * shape.k * shape.n)
+        var rates: [Double] = [], peaks: [Double] = [], percentages: [Double] = []
+        Parallel.withThreadCount(threads) {
+            body() // warm-up: scratch buffers, worker threads
+            for _ in 0..<options.repetitions {
+                let before = peft_fma_probe_gflops(0.02)
+                let seconds = Timing.medianSeconds(repetitions: 1, clock: options.clock, threads: threads,
+                                                   minimumSampleSeconds: 0.02, body)
+                let peak = Swift.max(before, peft_fma_probe_gflops(0.02))
+                rates.append(flops / seconds / 1e9)
+                peaks.append(peak)
+                percentages.append(100 * rates[rates.count - 1] / (peak * Double(threads)))
+            }
+        }
+        return (Timing.median(rates), Timing.median(peaks), Timing.median(percentages))
     }
 }
