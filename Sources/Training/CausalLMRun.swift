@@ -201,7 +201,7 @@ public enum CausalLMRun {
         if configuration.method == .lora {
             rows.insert(("LoRA", "r \(configuration.rank), alpha \(configuration.alpha), dropout \(configuration.dropout), targets \(configuration.targetModules.joined(separator: ", "))"), at: 1)
         }
-        if let bytes = result.peakMemoryBytes { rows.append(("peak memory", String(format: "%.0f MiB", Double(bytes) / 1_048_576))) }
+        if let bytes = result.peakMemoryBytes { rows.append(("peak memory", formatMebibytes(bytes))) }
         if let before = result.perplexityBefore, let after = result.perplexityAfter {
             rows.append(("validation perplexity before / after", String(format: "%.3f / %.3f (%d tokens)", before.perplexity, after.perplexity, after.tokenCount)))
         }

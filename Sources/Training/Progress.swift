@@ -77,6 +77,9 @@ public final class ConsoleProgress {
 }
 
 /// "1:05:09", "4:02" or "0:07".
+/// Bytes as whole mebibytes: "812 MiB".
+public func formatMebibytes(_ bytes: Int) -> String { String(format: "%.0f MiB", Double(bytes) / 1_048_576) }
+
 public func formatDuration(_ seconds: Double) -> String {
     let total = Int(seconds.rounded())
     let (hours, minutes, rest) = (total / 3600, total / 60 % 60, total % 60)

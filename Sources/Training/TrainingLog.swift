@@ -4,6 +4,8 @@ import Foundation
 public struct LogRecord: Codable, Sendable, Equatable {
     public enum Event: String, Codable, Sendable {
         case start, resume, step, evaluation, end
+        /// The run's measured peak memory beside the estimate made before it started.
+        case memory
     }
 
     public var event: Event
@@ -15,10 +17,15 @@ public struct LogRecord: Codable, Sendable, Equatable {
     public var tokensPerSecond: Double?
     public var metrics: ClassificationMetrics?
     public var elapsedSeconds: Double?
+    /// Resident memory: the run's peak, at its start, and the estimator's peak of a training step.
+    public var peakMemoryBytes: Int?
+    public var startMemoryBytes: Int?
+    public var estimatedPeakMemoryBytes: Int?
 
     public init(event: Event, step: Int, epoch: Double, loss: Double? = nil, learningRate: Double? = nil,
                 gradientNorm: Double? = nil, tokensPerSecond: Double? = nil, metrics: ClassificationMetrics? = nil,
-                elapsedSeconds: Double? = nil) {
+                elapsedSeconds: Double? = nil, peakMemoryBytes: Int? = nil, startMemoryBytes: Int? = nil,
+                estimatedPeakMemoryBytes: Int? = nil) {
         self.event = event
         self.step = step
         self.epoch = epoch
@@ -28,11 +35,16 @@ public struct LogRecord: Codable, Sendable, Equatable {
         self.tokensPerSecond = tokensPerSecond
         self.metrics = metrics
         self.elapsedSeconds = elapsedSeconds
+        self.peakMemoryBytes = peakMemoryBytes
+        self.startMemoryBytes = startMemoryBytes
+        self.estimatedPeakMemoryBytes = estimatedPeakMemoryBytes
     }
 
     enum CodingKeys: String, CodingKey {
         case event, step, epoch, loss, learningRate = "learning_rate", gradientNorm = "gradient_norm"
         case tokensPerSecond = "tokens_per_second", metrics, elapsedSeconds = "elapsed_seconds"
+        case peakMemoryBytes = "peak_memory_bytes", startMemoryBytes = "start_memory_bytes"
+        case estimatedPeakMemoryBytes = "estimated_peak_memory_bytes"
     }
 }
 

@@ -5,6 +5,7 @@ import Models
 import NN
 import PEFT
 import TensorCore
+import Training
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,10 +25,12 @@ struct EstimateBenchmark: ParsableCommand {
 
     @OptionGroup var options: BenchmarkOptions
     @Option(help: "A BERT model folder.") var model = ".cache/assets/all-MiniLM-L6-v2"
-    @Option(help: "full, lora or selective (mask: top --density by weight magnitude).") var method = "lora"
+    @Option(help: "full, head, lora, ia3, houlsby, pfeiffer, bitfit, norm, or selective (mask: top --density by weight magnitude).")
+    var method = "lora"
     @Option(help: "Selective mask density.") var density = 0.005
     @Option(help: "LoRA rank.") var rank = 8
     @Option(help: "LoRA target modules, comma-separated.") var targetModules = "query,value"
+    @Option(help: "Hidden size / bottleneck size of Houlsby and Pfeiffer adapters.") var reductionFactor = 16.0
     @Option(help: "Sequences per batch.") var batchSize = 8
     @Option(help: "Tokens per sequence.") var maxLength = 128
     @Option(help: "Training steps to run.") var steps = 3
@@ -48,22 +51,15 @@ struct EstimateBenchmark: ParsableCommand {
         setMmapThreshold(64 * 1024)
         let folder = URL(fileURLWithPath: model)
         let configuration = try BertConfiguration.load(from: folder)
-        let trainingMethod: TrainingMethod = method == "full" ? .full
-            : method == "selective" ? .selective(density: density)
-            : .lora(rank: rank, targetModules: targetModules.split(separator: ",").map(String.init), dropout: 0)
-        let estimate = MemoryEstimator(configuration: configuration, labelCount: 2)
-            .estimate(method: trainingMethod, batchSize: batchSize, tokens: maxLength)
         let baseline = residentBytes("VmRSS")
-
-        var generator = RandomGenerator(seed: 0)
-        let classifier = BertForSequenceClassification(configuration: configuration, labelCount: 2, generator: &generator)
-        try classifier.bert.loadWeights(from: folder)
-        var touched: Float = 0
-        for (_, tensor) in classifier.namedParameters() { touched += tensor.toArray().reduce(0, +) }
+        let classifier: BertForSequenceClassification
+        let trainingMethod: TrainingMethod
         var selective: SelectiveFineTuning?
-        if method == "full" {
-            classifier.unfreeze()
-        } else if method == "selective" {
+        var generator = RandomGenerator(seed: 0)
+        if method == "selective" {
+            trainingMethod = .selective(density: density)
+            classifier = BertForSequenceClassification(configuration: configuration, labelCount: 2, generator: &generator)
+            try classifier.bert.loadWeights(from: folder)
             let magnitudes = Dictionary(uniqueKeysWithValues: classifier.namedParameters().filter { !$0.path.hasPrefix("classifier.") }
                 .map { ($0.path, Tensor($0.tensor.toArray().map(Swift.abs), shape: $0.tensor.shape)) })
             var mask = SparseMask(topFraction: density, of: magnitudes, scope: .perTensor)
@@ -71,11 +67,27 @@ struct EstimateBenchmark: ParsableCommand {
                 .map { ($0.path, $0.tensor) }))
             selective = SelectiveFineTuning(model: classifier, mask: mask)
         } else {
-            var lora = LoRAConfiguration(rank: rank, alpha: Double(2 * rank),
-                                         targetModules: .names(targetModules.split(separator: ",").map(String.init)))
-            lora.taskType = "SEQ_CLS"
-            _ = try PeftModel(model: classifier, configuration: lora, generator: &generator)
+            // Every other method is set up exactly as `peft train` sets it up.
+            var settings = TrainingConfiguration()
+            guard let kind = TrainingConfiguration.Method(rawValue: method), kind != .plannedLoRA,
+                  kind != .promptTuning, kind != .prefixTuning else {
+                throw ValidationError("--method must be full, head, lora, ia3, houlsby, pfeiffer, bitfit, norm or selective, got '\(method)'")
+            }
+            settings.method = kind
+            settings.rank = rank
+            settings.alpha = Double(2 * rank)
+            settings.dropout = 0
+            settings.targetModules = targetModules.split(separator: ",").map(String.init)
+            settings.reductionFactor = reductionFactor
+            settings.seed = 0
+            let sequenceClassifier = try SequenceClassifier(modelFolder: folder, labelCount: 2, configuration: settings)
+            classifier = sequenceClassifier.model
+            trainingMethod = RunMemoryEstimate.method(settings, classifier: sequenceClassifier)!
         }
+        let estimate = MemoryEstimator(configuration: configuration, labelCount: 2)
+            .estimate(method: trainingMethod, batchSize: batchSize, tokens: maxLength)
+        var touched: Float = 0
+        for (_, tensor) in classifier.namedParameters() { touched += tensor.toArray().reduce(0, +) }
         classifier.setTraining(true)
         let ids = (0..<(batchSize * maxLength)).map { _ in Int(generator.next() % UInt64(configuration.vocabularySize)) }
         let batch = TokenBatch(ids: ids, batchSize: batchSize, length: maxLength)

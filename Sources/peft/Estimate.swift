@@ -5,6 +5,8 @@ import PEFT
 
 /// `peft estimate`: peak memory and time per step of fine-tuning a BERT model, before running it.
 struct Estimate: ParsableCommand {
+    static let methods = ["full", "head", "lora", "selective", "ia3", "houlsby", "pfeiffer", "bitfit", "norm"]
+
     static let configuration = CommandConfiguration(
         abstract: "Estimate peak memory and time per training step (BERT sequence classification, AdamW).",
         discussion: """
@@ -15,11 +17,12 @@ struct Estimate: ParsableCommand {
         """)
 
     @OptionGroup var modelOptions: ModelOptions
-    @Option(help: "full, head, lora or selective.") var method = "lora"
+    @Option(help: "full, head, lora, selective, ia3, houlsby, pfeiffer, bitfit or norm.") var method = "lora"
     @Option(help: "LoRA rank.") var rank = 8
     @Option(help: "LoRA target modules, comma-separated (last path components).") var targetModules = "query,value"
     @Option(help: "LoRA dropout probability.") var loraDropout = 0.0
     @Option(help: "Selective mask density (fraction of parameters).") var density = 0.005
+    @Option(help: "Hidden size / bottleneck size of Houlsby and Pfeiffer adapters.") var reductionFactor = 16.0
     @Option(help: "Classification labels.") var labels = 2
     @Option(help: "Sequences per batch.") var batchSize = 16
     @Option(help: "Tokens per sequence (padded length).") var maxLength = 128
@@ -27,9 +30,10 @@ struct Estimate: ParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.") var json = false
 
     func validate() throws {
-        guard ["full", "head", "lora", "selective"].contains(method) else {
-            throw ValidationError("--method must be full, head, lora or selective, got '\(method)'")
+        guard Self.methods.contains(method) else {
+            throw ValidationError("--method must be one of \(Self.methods.joined(separator: ", ")), got '\(method)'")
         }
+        guard reductionFactor >= 1 else { throw ValidationError("--reduction-factor must be at least 1, got \(reductionFactor)") }
         guard rank > 0 else { throw ValidationError("--rank must be positive, got \(rank)") }
         guard (0..<1).contains(loraDropout) else { throw ValidationError("--lora-dropout must lie in [0, 1), got \(loraDropout)") }
         guard density > 0 && density <= 1 else { throw ValidationError("--density must lie in (0, 1], got \(density)") }
@@ -48,6 +52,10 @@ struct Estimate: ParsableCommand {
         case "full": trainingMethod = .full
         case "head": trainingMethod = .head
         case "selective": trainingMethod = .selective(density: density)
+        case "ia3": trainingMethod = .ia3
+        case "houlsby", "pfeiffer": trainingMethod = .bottleneck(reductionFactor: reductionFactor, afterAttention: method == "houlsby")
+        case "bitfit": trainingMethod = .bitFit
+        case "norm": trainingMethod = .norm
         default: trainingMethod = .lora(rank: rank, targetModules: targetModules.split(separator: ",").map(String.init), dropout: loraDropout)
         }
         let estimate = MemoryEstimator(configuration: configuration, labelCount: labels, weightElementBytes: elementBytes)

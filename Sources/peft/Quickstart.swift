@@ -128,12 +128,13 @@ struct Quickstart: ParsableCommand {
                 progress: json ? nil : ConsoleProgress(lineEvery: 50), title: "\(method.rawValue) on Rotten Tomatoes")
             results.append(result)
         }
-        let header = ["method", "validation accuracy", "test accuracy", "trainable params", "trainable %", "training time", "peak memory"]
+        let header = ["method", "validation accuracy", "test accuracy", "trainable params", "trainable %", "training time", "peak memory", "estimated step peak"]
         let rows = results.map { result in
             [result.method.rawValue, result.validation.map { String(format: "%.2f%%", 100 * $0.accuracy) } ?? "n/a",
              result.test.map { String(format: "%.2f%%", 100 * $0.accuracy) } ?? "n/a",
              formatCount(result.trainableParameters), String(format: "%.3f%%", result.trainablePercentage),
-             formatDuration(result.trainingSeconds), result.peakMemoryBytes.map(formatBytes) ?? "n/a"]
+             formatDuration(result.trainingSeconds), result.peakMemoryBytes.map(formatBytes) ?? "n/a",
+             result.estimatedPeakMemoryBytes.map(formatBytes) ?? "n/a"]
         }
         let lora = results.first { $0.method == .lora } ?? results[0]
         try TrainingReport(title: "all-MiniLM-L6-v2 on Rotten Tomatoes", history: lora.history,

@@ -135,6 +135,8 @@ func printRunSummary(_ result: ClassificationRunResult, extraRows: [[String]]) {
         ["steps", "\(result.steps)\(result.stoppedEarly ? " (stopped early)" : "")"],
         ["training time", formatDuration(result.trainingSeconds)],
         ["peak memory", result.peakMemoryBytes.map(formatBytes) ?? "n/a"],
+    ] + (result.memoryComparison.map { [["peak above the start / estimate", $0]] } ?? []) + [
+
         ["validation accuracy", result.validation.map { String(format: "%.4f", $0.accuracy) } ?? "n/a"],
     ] + extraRows))
     print("saved to \(result.output.path) (report.html, log.jsonl)")

@@ -46,6 +46,50 @@ import Testing
         #expect(predicted.trainableParameterCount == model.parameterCounts().trainable)
     }
 
+    /// Every adapter method's trainable count (adapter tensors + head) equals what PeftModel
+    /// trains with the configuration `peft train` uses.
+    @Test(arguments: [
+        (TrainingMethod.ia3, IA3Configuration() as any AdapterConfiguration),
+        (.bottleneck(reductionFactor: 4, afterAttention: true), BottleneckConfiguration(architecture: .houlsby, reductionFactor: 4)),
+        (.bottleneck(reductionFactor: 4, afterAttention: false), BottleneckConfiguration(architecture: .pfeiffer, reductionFactor: 4)),
+        (.bitFit, BitFitConfiguration(subset: .biases, targetModules: .pattern(#"bert\..*"#))),
+        (.norm, BitFitConfiguration(subset: .normalization, targetModules: .pattern(#"bert\..*"#))),
+    ])
+    func adapterMethodCountsMatchPeftModel(method: TrainingMethod, adapter: any AdapterConfiguration) throws {
+        var generator = RandomGenerator(seed: 0)
+        let model = BertForSequenceClassification(configuration: configuration, labelCount: labels, generator: &generator)
+        _ = try PeftModel(model: model, configuration: classifying(adapter), generator: &generator)
+        #expect(estimate(method).trainableParameterCount == model.parameterCounts().trainable)
+        #expect(estimate(method).gradientBytes == 4 * model.parameterCounts().trainable)
+    }
+
+    /// Planned LoRA counts the factors of exactly the planned modules at their ranks.
+    @Test func plannedLoRACountsTheChosenRanks() throws {
+        let ranks = ["bert.encoder.layer.0.attention.self.value": 4, "bert.encoder.layer.1.intermediate.dense": 2]
+        let planned = estimate(.plannedLoRA(ranks: ranks, dropout: 0))
+        #expect(planned.trainableParameterCount == 4 * (16 + 16) + 2 * (16 + 32) + 16 * labels + labels)
+    }
+
+    /// Methods that leave the feed-forward intermediate out of the graph save less than those
+    /// that need it: Pfeiffer (one adapter) < Houlsby (two); norm tuning records every
+    /// LayerNorm's input, BitFit on top every linear output.
+    @Test func activationsFollowWhatEachMethodRecords() {
+        let houlsby = estimate(.bottleneck(reductionFactor: 4, afterAttention: true)).activationBytes
+        let pfeiffer = estimate(.bottleneck(reductionFactor: 4, afterAttention: false)).activationBytes
+        #expect(pfeiffer < houlsby)
+        #expect(estimate(.norm).activationBytes < estimate(.bitFit).activationBytes)
+        #expect(estimate(.head).activationBytes < estimate(.ia3).activationBytes)
+    }
+
+    private func classifying(_ adapter: any AdapterConfiguration) -> any AdapterConfiguration {
+        switch adapter {
+        case var ia3 as IA3Configuration: ia3.taskType = "SEQ_CLS"; return ia3
+        case var bottleneck as BottleneckConfiguration: bottleneck.taskType = "SEQ_CLS"; return bottleneck
+        case var bitFit as BitFitConfiguration: bitFit.taskType = "SEQ_CLS"; return bitFit
+        default: return adapter
+        }
+    }
+
     @Test func peaksGrowWithTheBatchAndFullFineTuningCostsMost() {
         let lora = TrainingMethod.lora(rank: 8, targetModules: ["query", "value"], dropout: 0)
         #expect(estimate(lora, batchSize: 8).peakBytes > estimate(lora, batchSize: 2).peakBytes)

@@ -71,6 +71,10 @@ func writeSentimentData(in folder: URL, name: String, count: Int, seed: UInt64) 
         let result = try ClassificationRun.run(configuration: configuration, modelFolder: model, train: train,
                                                validation: held, test: held, output: output)
         #expect(result.test == result.validation)
+        // The run logs its measured peak beside the estimate it made before training.
+        #expect(result.estimatedPeakMemoryBytes.map { $0 > 0 } == true)
+        let log = try String(contentsOf: output.appendingPathComponent("log.jsonl"), encoding: .utf8)
+        #expect(log.split(separator: "\n").contains { $0.contains(#""event":"memory""#) && $0.contains("estimated_peak_memory_bytes") })
         for name in ["labels.json", "training_config.json", "log.jsonl", "report.html", "checkpoint.safetensors"] {
             #expect(FileManager.default.fileExists(atPath: output.appendingPathComponent(name).path), "\(name)")
         }

@@ -92,7 +92,16 @@ import TensorCore
         }
         #expect(changed > 0)
 
-        // (b) The outputs of the method.
+        // (b) The memory estimate made before training describes this method (the same trainable
+        // count); prompt and prefix tuning have none.
+        #expect((result.estimatedPeakMemoryBytes == nil) == [.promptTuning, .prefixTuning].contains(method))
+        if let estimated = RunMemoryEstimate.method(configuration, classifier: trained), method != .selective {
+            let estimate = MemoryEstimator(configuration: trained.model.bert.configuration, labelCount: 2)
+                .estimate(method: estimated, batchSize: 2, tokens: 4, gemmGigaflops: 10)
+            #expect(estimate.trainableParameterCount == result.trainableParameters)
+        }
+
+        // (c) The outputs of the method.
         var names = ["labels.json", "training_config.json", "checkpoint.safetensors"]
         switch method {
         case .selective: names += [SelectiveMethod.diffFileName, SelectiveMethod.maskFileName, SequenceClassifier.weightsFileName]
@@ -107,7 +116,7 @@ import TensorCore
             #expect(result.trainableParameters == plan.parameterCount + Self.headCount)
         }
 
-        // (c) Reloaded from the files: the same logits.
+        // (d) Reloaded from the files: the same logits.
         let (reloaded, labels) = try SequenceClassifier.load(modelFolder: modelFolder, trainedFolder: output)
         #expect(labels == ["neg", "pos"])
         let batch = LabeledBatch(reloaded.encode(held, maxLength: 16), paddingID: reloaded.paddingID)

@@ -62,11 +62,8 @@ struct ActivationTrace {
 struct BertActivationModel {
     let configuration: BertConfiguration
     let labelCount: Int
-    /// Whether a parameter (by its path inside the model, e.g.
-    /// `bert.encoder.layer.0.attention.self.query.weight`) trains.
-    let isTrainable: (String) -> Bool
-    /// LoRA rank and dropout of a module path, when it carries an adapter.
-    let lora: (String) -> (rank: Int, dropout: Double)?
+    /// What the method trains and adds, by module path.
+    let adapters: MethodTensors
     let isDropoutActive: Bool
 
     /// Bytes saved for backward by one forward pass on a [B, T] batch.
@@ -77,32 +74,58 @@ struct BertActivationModel {
         let hiddenDropout = isDropoutActive && configuration.hiddenDropoutProbability > 0
 
         func parameter(_ path: String, _ elements: Int) -> ActivationTrace.Value {
-            trace.parameter(elements: elements, trainable: isTrainable(path))
+            trace.parameter(elements: elements, trainable: adapters.isTrainable(path))
         }
+        func trained(_ elements: Int) -> ActivationTrace.Value { trace.parameter(elements: elements, trainable: true) }
         func dropout(_ x: ActivationTrace.Value, active: Bool) -> ActivationTrace.Value {
             active ? trace.op([x], output: x.elements, savedBytes: x.elements) : x
         }
+        /// x · Wᵀ, + b: two ops, as `Linear` runs them.
+        func plainLinear(_ x: ActivationTrace.Value, weight: ActivationTrace.Value, bias: ActivationTrace.Value,
+                         rows: Int, output: Int) -> ActivationTrace.Value {
+            trace.op([trace.op([trace.view(x), trace.view(weight)], output: rows * output), bias], output: rows * output)
+        }
         func linear(_ x: ActivationTrace.Value, _ path: String, rows: Int, input: Int, output: Int) -> ActivationTrace.Value {
-            let weight = parameter(path + ".weight", input * output), bias = parameter(path + ".bias", output)
-            let product = trace.op([trace.view(x), trace.view(weight)], output: rows * output)
-            var result = trace.op([product, bias], output: rows * output)
-            if let (rank, probability) = lora(path) {
+            let scaling = adapters.scaling(path)
+            // IA3 on a feed-forward module: base(x · l).
+            let source = scaling == .input ? trace.op([x, trained(input)], output: rows * input) : x
+            var result = plainLinear(source, weight: parameter(path + ".weight", input * output),
+                                     bias: parameter(path + ".bias", output), rows: rows, output: output)
+            if adapters.hasBiasDelta(path) { result = trace.op([result, trained(output)], output: rows * output) }
+            if let (rank, probability) = adapters.lora(path) {
                 var source = x
                 if isDropoutActive && probability > 0 {
                     let keep = trace.input(elements: rows * input)
                     source = trace.op([x, keep], output: rows * input)
                 }
-                let a = trace.parameter(elements: rank * input, trainable: true)
-                let down = trace.op([source, trace.view(a)], output: rows * rank)
-                let bFactor = trace.parameter(elements: output * rank, trainable: true)
-                let up = trace.op([down, trace.view(bFactor)], output: rows * output)
+                let down = trace.op([source, trace.view(trained(rank * input))], output: rows * rank)
+                let up = trace.op([down, trace.view(trained(output * rank))], output: rows * output)
                 let scaled = trace.op([up], output: rows * output, savesOutput: true)
                 result = trace.op([result, scaled], output: rows * output)
             }
+            // IA3 on keys and values: base(x) · l.
+            if scaling == .output { result = trace.op([result, trained(output)], output: rows * output) }
             return result
         }
         func layerNorm(_ x: ActivationTrace.Value, _ path: String, rows: Int) -> ActivationTrace.Value {
-            trace.op([x, parameter(path + ".weight", c), parameter(path + ".bias", c)], output: rows * c, savedBytes: 8 * rows)
+            let deltas = adapters.normDeltas(path)
+            var weight = parameter(path + ".weight", c), bias = parameter(path + ".bias", c)
+            if deltas.weight { weight = trace.op([weight, trained(c)], output: c) }
+            if deltas.bias { bias = trace.op([bias, trained(c)], output: c) }
+            return trace.op([x, weight, bias], output: rows * c, savedBytes: 8 * rows)
+        }
+        /// The residual block's end: norm(h + x), or with a bottleneck adapter (AdapterHub's
+        /// residual_before_ln): up(act(down(h'))) + h, then norm(· + x), where h' is h
+        /// (Houlsby) or norm(h + x) (Pfeiffer).
+        func closeResidual(_ h: ActivationTrace.Value, residual x: ActivationTrace.Value, norm: String,
+                           block: MethodTensors.Block) -> ActivationTrace.Value {
+            guard adapters.bottleneckBlocks.contains(block) else { return layerNorm(trace.op([h, x], output: n * c), norm, rows: n) }
+            let m = adapters.bottleneckSize
+            let input = adapters.bottleneckNormalizesFirst ? layerNorm(trace.op([h, x], output: n * c), norm, rows: n) : h
+            let down = plainLinear(input, weight: trained(m * c), bias: trained(m), rows: n, output: m)
+            let activated = trace.op([down], output: n * m, savesOutput: true)
+            let up = plainLinear(activated, weight: trained(c * m), bias: trained(c), rows: n, output: c)
+            return layerNorm(trace.op([trace.op([up, h], output: n * c), x], output: n * c), norm, rows: n)
         }
 
         // Embeddings: word + position + token type, LayerNorm, dropout.
@@ -124,11 +147,11 @@ struct BertActivationModel {
             let merged = trace.op([trace.view(context)], output: n * c)   // permute + reshape copies
             let attentionOutput = dropout(linear(trace.view(merged), l + "attention.output.dense", rows: n, input: c, output: c),
                                           active: hiddenDropout)
-            let attended = layerNorm(trace.op([attentionOutput, hidden], output: n * c), l + "attention.output.LayerNorm", rows: n)
+            let attended = closeResidual(attentionOutput, residual: hidden, norm: l + "attention.output.LayerNorm", block: .attention)
             let intermediate = linear(attended, l + "intermediate.dense", rows: n, input: c, output: i)
             let activated = trace.op([intermediate], output: n * i, savesOutput: true)
             let output = dropout(linear(activated, l + "output.dense", rows: n, input: i, output: c), active: hiddenDropout)
-            hidden = layerNorm(trace.op([output, attended], output: n * c), l + "output.LayerNorm", rows: n)
+            hidden = closeResidual(output, residual: attended, norm: l + "output.LayerNorm", block: .feedForward)
         }
 
         // Pooler on the first token, classifier dropout, classifier, cross-entropy.

@@ -11,9 +11,22 @@ public enum TrainingMethod: Sendable, Equatable {
     /// LoRA of `rank` on the modules whose last path components match `targetModules`
     /// (e.g. "query", "value", "dense"), plus the head (PEFT's `modules_to_save` for SEQ_CLS).
     case lora(rank: Int, targetModules: [String], dropout: Double)
+    /// LoRA with a rank per module path (a plan's `rank_pattern`, e.g.
+    /// "bert.encoder.layer.3.attention.self.value": 12), plus the head.
+    case plannedLoRA(ranks: [String: Int], dropout: Double)
     /// A sparse mask of `density` over all parameters (every tensor is assumed to hold a
     /// selected element, so gradients and optimizer state are dense), plus the head.
     case selective(density: Double)
+    /// IA3 with PEFT's BERT defaults: vectors scaling the outputs of key and value and the input
+    /// of every `output.dense`, plus the head.
+    case ia3
+    /// Bottleneck adapters of hidden size / `reductionFactor` closing the feed-forward block
+    /// (Pfeiffer) and also the attention block (Houlsby, `afterAttention`), plus the head.
+    case bottleneck(reductionFactor: Double, afterAttention: Bool)
+    /// BitFit: a trained delta on every bias of the encoder, its LayerNorms and the pooler.
+    case bitFit
+    /// Norm tuning: trained deltas on the weights and biases of every LayerNorm.
+    case norm
 }
 
 /// Peak memory and time of one training step of `BertForSequenceClassification` with AdamW,
@@ -113,36 +126,21 @@ public struct MemoryEstimator: Sendable {
                          gemmGigaflops: Double? = nil) -> TrainingEstimate {
         precondition(batchSize > 0 && tokens > 0, "MemoryEstimator: batch size \(batchSize) and tokens \(tokens) must be positive")
         let parameters = self.parameters
-        let isHead = { (path: String) in path.hasPrefix("classifier.") }
-        func loraSettings(_ module: String) -> (rank: Int, dropout: Double)? {
-            guard case let .lora(rank, targets, dropout) = method, !module.hasPrefix("classifier"),
-                  targets.contains(where: { module == $0 || module.hasSuffix("." + $0) }) else { return nil }
-            return (rank, dropout)
-        }
-        let trainsBase: Bool
-        switch method {
-        case .full, .selective: trainsBase = true
-        case .head, .lora: trainsBase = false
-        }
-        let isTrainable = { (path: String) in trainsBase || isHead(path) }
-
-        let headCount = parameters.filter { isHead($0.path) }.reduce(0) { $0 + $1.count }
+        let adapters = MethodTensors(method: method, configuration: configuration, parameters: parameters)
+        let trainsBase = adapters.trainsBase
+        let headCount = parameters.filter { $0.path.hasPrefix("classifier.") }.reduce(0) { $0 + $1.count }
         let baseCount = parameters.reduce(0) { $0 + $1.count } - headCount
-        var loraCount = 0
-        for (path, _, matrix) in parameters where path.hasSuffix(".weight") {
-            if let matrix, let (rank, _) = loraSettings(String(path.dropLast(7))) { loraCount += rank * (matrix.in + matrix.out) }
-        }
         let trainableTensorElements: Int
         var methodBytes = 4 * headCount
         switch method {
         case .full: trainableTensorElements = baseCount + headCount
         case .head: trainableTensorElements = headCount
-        case .lora:
-            trainableTensorElements = loraCount + headCount
-            methodBytes += 4 * (loraCount + headCount)   // factors + the head's modules_to_save copy
         case let .selective(density):
             trainableTensorElements = baseCount + headCount
             methodBytes += 4 * baseCount + 8 * Int(density * Double(baseCount))   // base values + indices
+        default:
+            trainableTensorElements = adapters.elements + headCount
+            methodBytes += 4 * (adapters.elements + headCount)   // adapter tensors + the head's modules_to_save copy
         }
         let trainableCount: Int
         switch method {
@@ -151,8 +149,8 @@ public struct MemoryEstimator: Sendable {
         }
 
         let n = batchSize * tokens, (c, i) = (configuration.hiddenSize, configuration.intermediateSize)
-        let activations = BertActivationModel(configuration: configuration, labelCount: labelCount, isTrainable: isTrainable,
-                                              lora: loraSettings, isDropoutActive: isDropoutActive)
+        let activations = BertActivationModel(configuration: configuration, labelCount: labelCount, adapters: adapters,
+                                              isDropoutActive: isDropoutActive)
             .savedBytes(batchSize: batchSize, tokens: tokens)
         let workspace = 4 * (2 * n * i + 3 * n * c)
         let weightBytes = weightElementBytes * baseCount
@@ -167,7 +165,7 @@ public struct MemoryEstimator: Sendable {
         let backward = steadyWeights + methodBytes + optimizer + workspace + Swift.max(activations, gradients)
         let firstStep = weightBytes + copies + methodBytes + gradients + optimizer
 
-        let flops = stepFlops(batchSize: batchSize, tokens: tokens, trainsBase: trainsBase, loraSettings: loraSettings)
+        let flops = stepFlops(batchSize: batchSize, tokens: tokens, adapters: adapters)
         let throughput = gemmGigaflops ?? Self.measureGEMMGigaflops(rows: Swift.min(n, 2048), inner: c, columns: i)
         return TrainingEstimate(
             parameterCount: baseCount + headCount, trainableParameterCount: trainableCount, weightBytes: weightBytes,
@@ -178,20 +176,22 @@ public struct MemoryEstimator: Sendable {
     }
 
     /// Matrix-multiplication flops of one training step.
-    func stepFlops(batchSize: Int, tokens: Int, trainsBase: Bool,
-                   loraSettings: (String) -> (rank: Int, dropout: Double)?) -> Double {
+    func stepFlops(batchSize: Int, tokens: Int, adapters: MethodTensors) -> Double {
         let n = Double(batchSize * tokens), c = Double(configuration.hiddenSize)
         var flops = 0.0
         for (path, _, matrix) in parameters where path.hasSuffix(".weight") && path.hasPrefix("bert.encoder") {
             guard let matrix else { continue }
+            let module = String(path.dropLast(7))
             let gemm = 2 * n * Double(matrix.in * matrix.out)
             // Forward, input gradient (every encoder input needs one once anything below trains),
             // weight gradient when the weight trains.
-            flops += gemm * (trainsBase ? 3 : 2)
-            if let (rank, _) = loraSettings(String(path.dropLast(7))) {
+            flops += gemm * (adapters.trainsBase ? 3 : 2)
+            if let (rank, _) = adapters.lora(module) {
                 flops += 3 * 2 * n * Double(rank * (matrix.in + matrix.out))
             }
         }
+        // Bottleneck adapters: down and up projections, forward and both gradients.
+        flops += Double(adapters.bottleneckBlocks.count * configuration.hiddenLayerCount) * 3 * 2 * n * Double(2 * adapters.bottleneckSize) * c
         // Attention per layer: QKᵀ and PV forward; backward recomputes P and forms dV, dP, dQ, dK.
         let attention = 2 * Double(batchSize) * Double(tokens * tokens) * c
         flops += Double(configuration.hiddenLayerCount) * attention * 7
