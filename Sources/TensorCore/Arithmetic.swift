@@ -17,7 +17,7 @@ public func broadcastShape(_ first: [Int], _ second: [Int]) -> [Int] {
 @inline(__always)
 func mapElementwise(_ a: Tensor, _ b: Tensor, _ operation: (Float, Float) -> Float) -> Tensor {
     let shape = broadcastShape(a.shape, b.shape)
-    let output = Tensor.zeros(shape)
+    let output = Tensor.uninitialized(shape)   // every element is written below
     let destination = output.storage.floats
     if a.shape == b.shape, a.isContiguous, b.isContiguous, a.dtype == .float32, b.dtype == .float32 {
         let x = a.storage.floats + a.offset, y = b.storage.floats + b.offset

@@ -81,7 +81,7 @@ public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
 
     let left = operandLayout(a, rows: m, columns: k)
     let right = operandLayout(b, rows: k, columns: n)
-    let output = Tensor.zeros(batchShape + [m, n])
+    let output = Tensor.uninitialized(batchShape + [m, n])   // the GEMM (beta 0) writes every element
     let aBatch = left.tensor.expandedLayout(to: batchShape + [m, k])
     let bBatch = right.tensor.expandedLayout(to: batchShape + [k, n])
     let batchCount = batchShape.reduce(1, *)

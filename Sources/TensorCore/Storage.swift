@@ -22,6 +22,16 @@ public final class Storage: @unchecked Sendable {
         owner = nil
     }
 
+    /// Allocates storage for `count` elements without clearing it: for op outputs that write
+    /// every element before anything reads one (the zero-fill would be a wasted pass).
+    init(uninitializedCount count: Int) {
+        precondition(count >= 0, "Storage: negative element count \(count)")
+        dtype = .float32
+        self.count = count
+        bytes = UnsafeMutableRawPointer.allocate(byteCount: max(count * 4, 1), alignment: 64)
+        owner = nil
+    }
+
     /// Wraps memory that `owner` keeps alive (for example a memory-mapped file). Not copied.
     public init(borrowing bytes: UnsafeRawPointer, count: Int, dtype: DType, owner: AnyObject) {
         self.dtype = dtype

@@ -30,6 +30,12 @@ extension Tensor {
         Tensor(storage: Storage(count: shape.reduce(1, *)), shape: shape)
     }
 
+    /// A float32 tensor whose elements are not cleared: only for op outputs that write every
+    /// element before any is read.
+    static func uninitialized(_ shape: [Int]) -> Tensor {
+        Tensor(storage: Storage(uninitializedCount: shape.reduce(1, *)), shape: shape)
+    }
+
     public static func ones(_ shape: [Int]) -> Tensor { full(shape, value: 1) }
 
     public static func full(_ shape: [Int], value: Float) -> Tensor {

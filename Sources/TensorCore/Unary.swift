@@ -9,7 +9,7 @@ extension Tensor {
     func mapped(_ name: String, _ function: (Float) -> Float,
                 derivative: @escaping (_ input: Float, _ output: Float) -> Float) -> Tensor {
         let source = contiguous()
-        let output = Tensor.zeros(shape)
+        let output = Tensor.uninitialized(shape)
         let x = source.storage.floats + source.offset, y = output.storage.floats
         for index in 0..<count { y[index] = function(x[index]) }
         return recordMapped(name, output, input: source, derivative: derivative)
@@ -33,7 +33,7 @@ extension Tensor {
     func vectorMapped(_ name: String, _ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
                       derivative: @escaping (_ input: Float, _ output: Float) -> Float) -> Tensor {
         let source = contiguous()
-        let output = Tensor.zeros(shape)
+        let output = Tensor.uninitialized(shape)
         kernel(source.storage.floats + source.offset, output.storage.floats, count)
         return recordMapped(name, output, input: source, derivative: derivative)
     }
@@ -82,7 +82,7 @@ extension Tensor {
     /// GELU, exact (x·Φ(x) with erf) or with the tanh approximation.
     public func gelu(approximate: Bool = false) -> Tensor {
         let source = contiguous()
-        let output = Tensor.zeros(shape)
+        let output = Tensor.uninitialized(shape)
         let x = source.storage.floats + source.offset, y = output.storage.floats
         if approximate {
             let c: Float = (2 / Float.pi).squareRoot()

@@ -4,7 +4,7 @@ extension Tensor {
     /// (widening float16/bfloat16). Gradients pass straight through.
     public func contiguous() -> Tensor {
         if isContiguous && dtype == .float32 { return self }
-        let output = Tensor.zeros(shape)
+        let output = Tensor.uninitialized(shape)   // forEachRow visits every element once
         let destination = output.storage.floats
         var written = 0
         let innerStride = strides.last ?? 1
