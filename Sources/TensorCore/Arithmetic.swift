@@ -30,10 +30,16 @@ func mapElementwise(_ a: Tensor, _ b: Tensor, _ operation: (Float, Float) -> Flo
     let xs = left.storage.floats, ys = right.storage.floats
     let xStride = x.strides.last ?? 0, yStride = y.strides.last ?? 0
     var written = 0
+    // Rows along the last axis; the common strides (a bias row, a broadcast scalar) get loops
+    // the compiler can vectorise.
     forEachRow(shape: shape, strides: [x.strides, y.strides], offsets: [x.offset, y.offset]) { offsets, length in
-        let xStart = offsets[0], yStart = offsets[1]
-        for element in 0..<length {
-            destination[written + element] = operation(xs[xStart + element * xStride], ys[yStart + element * yStride])
+        let xRow = xs + offsets[0], yRow = ys + offsets[1], out = destination + written
+        switch (xStride, yStride) {
+        case (1, 1): for element in 0..<length { out[element] = operation(xRow[element], yRow[element]) }
+        case (1, 0): let value = yRow[0]; for element in 0..<length { out[element] = operation(xRow[element], value) }
+        case (0, 1): let value = xRow[0]; for element in 0..<length { out[element] = operation(value, yRow[element]) }
+        default:
+            for element in 0..<length { out[element] = operation(xRow[element * xStride], yRow[element * yStride]) }
         }
         written += length
     }

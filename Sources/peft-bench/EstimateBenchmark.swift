@@ -30,6 +30,7 @@ struct EstimateBenchmark: ParsableCommand {
     @Option(help: "Selective mask density.") var density = 0.005
     @Option(help: "LoRA rank.") var rank = 8
     @Option(help: "LoRA target modules, comma-separated.") var targetModules = "query,value"
+    @Option(help: "LoRA dropout probability.") var loraDropout = 0.0
     @Option(help: "Hidden size / bottleneck size of Houlsby and Pfeiffer adapters.") var reductionFactor = 16.0
     @Option(help: "Sequences per batch.") var batchSize = 8
     @Option(help: "Tokens per sequence.") var maxLength = 128
@@ -76,7 +77,7 @@ struct EstimateBenchmark: ParsableCommand {
             settings.method = kind
             settings.rank = rank
             settings.alpha = Double(2 * rank)
-            settings.dropout = 0
+            settings.dropout = loraDropout
             settings.targetModules = targetModules.split(separator: ",").map(String.init)
             settings.reductionFactor = reductionFactor
             settings.seed = 0

@@ -117,14 +117,12 @@ public class LoRALayer: Module, AdapterLayer, RandomizedLayer {
         return activeAdapters.filter { settings[$0] != nil && !mergedAdapters.contains($0) }
     }
 
-    /// Inverted dropout in training mode, identity otherwise.
+    /// Inverted dropout in training mode, identity otherwise (the backward pass keeps one byte
+    /// per element, not a float mask).
     func dropped(_ input: Tensor, adapter: String) -> Tensor {
         let probability = settings[adapter]!.dropout
         guard isTraining, probability > 0 else { return input }
-        let keep = 1 / (1 - probability)
-        var values = [Float](repeating: 0, count: input.count)
-        for index in values.indices where generator.nextUniform() >= probability { values[index] = keep }
-        return input * Tensor(values, shape: input.shape)
+        return input.dropout(probability: probability, generator: &generator)
     }
 
     // MARK: Merging

@@ -93,11 +93,7 @@ struct BertActivationModel {
                                      bias: parameter(path + ".bias", output), rows: rows, output: output)
             if adapters.hasBiasDelta(path) { result = trace.op([result, trained(output)], output: rows * output) }
             if let (rank, probability) = adapters.lora(path) {
-                var source = x
-                if isDropoutActive && probability > 0 {
-                    let keep = trace.input(elements: rows * input)
-                    source = trace.op([x, keep], output: rows * input)
-                }
+                let source = dropout(x, active: isDropoutActive && probability > 0)
                 let down = trace.op([source, trace.view(trained(rank * input))], output: rows * rank)
                 let up = trace.op([down, trace.view(trained(output * rank))], output: rows * output)
                 let scaled = trace.op([up], output: rows * output, savesOutput: true)
