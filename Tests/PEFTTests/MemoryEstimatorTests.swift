@@ -16,22 +16,23 @@ import Testing
             .estimate(method: method, batchSize: batchSize ?? b, tokens: t, gemmGigaflops: 10)
     }
 
-    /// Full fine-tuning keeps, per layer, 18 [N, C] and 3 [N, I] float tensors (q/k/v products
-    /// and sums, attention output and its contiguous copy, output projection, dropout, residual
-    /// sums, norms), two dropout keep masks of a byte per element, layer-norm statistics and the
-    /// attention log-sum-exps; plus the embeddings' six [N, C] tensors and the pooler/head's few.
+    /// Full fine-tuning keeps, per layer, 13 [N, C] and 2 [N, I] float tensors (q/k/v outputs,
+    /// attention output and its contiguous copy, output projections, dropout, residual sums,
+    /// norms; `linear` keeps no separate product), two dropout keep masks of a byte per element,
+    /// layer-norm statistics and the attention log-sum-exps; plus the embeddings' six [N, C]
+    /// tensors and the pooler/head's few.
     @Test func fullFineTuningActivationsMatchTheEnginesRules() {
         let (n, c, i, h, l) = (b * t, 16, 32, 4, 2)
         let embeddings = 4 * (6 * n * c + t * c) + 8 * n + n * c
-        let layer = 4 * (18 * n * c + 3 * n * i) + 4 * b * h * t + 2 * n * c + 16 * n
-        let head = 4 * (5 * b * c + 2 * b * labels) + b * c + 4 * b
+        let layer = 4 * (13 * n * c + 2 * n * i) + 4 * b * h * t + 2 * n * c + 16 * n
+        let head = 4 * (4 * b * c + b * labels) + b * c + 4 * b
         let attentionMask = 4 * b * t   // [B, 1, 1, T], held by every layer's attention
         #expect(estimate(.full).activationBytes == embeddings + l * layer + head + attentionMask)
     }
 
-    /// Training the head alone records only the classifier: its input, product and logits.
+    /// Training the head alone records only the classifier: its input and logits.
     @Test func headOnlyTrainingSavesOnlyTheHeadsInputs() {
-        #expect(estimate(.head).activationBytes == 4 * (b * 16 + 2 * b * labels) + 4 * b)
+        #expect(estimate(.head).activationBytes == 4 * (b * 16 + b * labels) + 4 * b)
     }
 
     /// Parameter counts agree with the real model and with PEFT's LoRA injection.

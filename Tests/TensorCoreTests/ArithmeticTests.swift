@@ -26,4 +26,17 @@ import TestSupport
         let c = Tensor.randomNormal([2, 5, 3], seed: 5)
         #expect(gradientError(of: { matmul($0[0].transposed(), $0[1].transposed()) }, at: [c, b]) < 1e-3)
     }
+
+    /// The fused linear op equals matmul + bias, and its gradients (input, weight, bias; also
+    /// through a non-contiguous input and a transposed weight view) match finite differences.
+    @Test func linearMatchesMatmulPlusBiasWithGradients() {
+        let x = Tensor.randomNormal([2, 3, 5], seed: 6), weight = Tensor.randomNormal([4, 5], seed: 7)
+        let bias = Tensor.randomNormal([4], seed: 8)
+        #expect(maxAbsoluteDifference(linear(x, weight: weight, bias: bias), matmul(x, weight.transposed()) + bias) < 1e-6)
+        #expect(gradientError(of: { linear($0[0], weight: $0[1], bias: $0[2]) }, at: [x, weight, bias]) < 1e-3)
+        let columns = Tensor.randomNormal([2, 5, 3], seed: 9)   // used as its transpose [2, 3, 5]
+        let weightInOut = Tensor.randomNormal([5, 4], seed: 10)  // GPT-2's Conv1D layout
+        #expect(gradientError(of: { linear($0[0].transposed(), weight: $0[1].transposed(), bias: $0[2]) },
+                              at: [columns, weightInOut, bias]) < 1e-3)
+    }
 }

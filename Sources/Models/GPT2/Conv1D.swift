@@ -27,6 +27,6 @@ public final class Conv1D: Module, UnaryLayer {
 
     /// x: [..., C_in] -> [..., C_out]
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        matmul(input, weight) + bias
+        linear(input, weight: weight.transposed(), bias: bias)
     }
 }

@@ -30,7 +30,6 @@ public final class Linear: Module, UnaryLayer {
 
     /// x: [..., C_in] -> [..., C_out]
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        let product = matmul(input, weight.transposed())
-        return bias.map { product + $0 } ?? product
+        linear(input, weight: weight, bias: bias)
     }
 }

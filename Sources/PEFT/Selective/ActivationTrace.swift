@@ -80,10 +80,10 @@ struct BertActivationModel {
         func dropout(_ x: ActivationTrace.Value, active: Bool) -> ActivationTrace.Value {
             active ? trace.op([x], output: x.elements, savedBytes: x.elements) : x
         }
-        /// x · Wᵀ, + b: two ops, as `Linear` runs them.
+        /// x · Wᵀ + b: one op (`linear`), holding x and W.
         func plainLinear(_ x: ActivationTrace.Value, weight: ActivationTrace.Value, bias: ActivationTrace.Value,
                          rows: Int, output: Int) -> ActivationTrace.Value {
-            trace.op([trace.op([trace.view(x), trace.view(weight)], output: rows * output), bias], output: rows * output)
+            trace.op([trace.view(x), trace.view(weight), bias], output: rows * output)
         }
         func linear(_ x: ActivationTrace.Value, _ path: String, rows: Int, input: Int, output: Int) -> ActivationTrace.Value {
             let scaling = adapters.scaling(path)
