@@ -191,10 +191,10 @@ public enum CausalLMRun {
     static func reportRows(_ configuration: TrainingConfiguration, _ result: CausalLMRunResult) -> [(String, String)] {
         var rows: [(String, String)] = [
             ("method", configuration.method.rawValue),
-            ("trainable parameters", String(format: "%d of %d (%.3f%%)", result.trainableParameters, result.totalParameters, result.trainablePercentage)),
+            ("trainable parameters", trainableSummary(result.trainableParameters, of: result.totalParameters)),
             ("training text", "\(result.trainingBlocks) blocks of \(configuration.maxLength) tokens"),
             ("epochs, batch size", "\(configuration.epochs), \(configuration.batchSize)"),
-            ("optimizer, learning rate, schedule", "\(configuration.optimizer.rawValue), \(configuration.learningRate), \(configuration.schedule) (warm-up \(configuration.warmupRatio))"),
+            ("optimizer, learning rate, schedule", configuration.optimizerSummary),
             ("steps", "\(result.steps)"),
             ("training time", formatDuration(result.trainingSeconds)),
         ]

@@ -144,13 +144,13 @@ public enum ClassificationRun {
     static func reportRows(_ configuration: TrainingConfiguration, _ result: ClassificationRunResult) -> [(String, String)] {
         var rows: [(String, String)] = [
             ("method", configuration.method.rawValue),
-            ("trainable parameters", String(format: "%d of %d (%.3f%%)", result.trainableParameters, result.totalParameters, result.trainablePercentage)),
+            ("method settings", configuration.methodSummary),
+            ("trainable parameters", trainableSummary(result.trainableParameters, of: result.totalParameters)),
             ("epochs, batch size, max length", "\(configuration.epochs), \(configuration.batchSize), \(configuration.maxLength)"),
-            ("optimizer, learning rate, schedule", "\(configuration.optimizer.rawValue), \(configuration.learningRate), \(configuration.schedule) (warm-up \(configuration.warmupRatio))"),
+            ("optimizer, learning rate, schedule", configuration.optimizerSummary),
             ("steps", "\(result.steps)\(result.stoppedEarly ? " (stopped early)" : "")"),
             ("training time", formatDuration(result.trainingSeconds)),
         ]
-        rows.insert(("method settings", configuration.methodSummary), at: 1)
         if let bytes = result.peakMemoryBytes { rows.append(("peak memory", formatMebibytes(bytes))) }
         if let memory = result.memoryComparison { rows.append(("peak memory above the start / estimated", memory)) }
         if let validation = result.validation {

@@ -213,6 +213,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
 }
 
 extension TrainingConfiguration {
+    /// Optimizer, learning rate and schedule in one line: "adamw, 0.0005, linear (warm-up 0.1)".
+    public var optimizerSummary: String { "\(optimizer.rawValue), \(learningRate), \(schedule) (warm-up \(warmupRatio))" }
+
     /// The method with the settings that shape it, in one line (for reports and tables).
     ///
     /// ```swift

@@ -13,11 +13,7 @@ public final class BatchNorm2d: Module, UnaryLayer {
         self.epsilon = epsilon
         self.momentum = momentum
         super.init()
-        register(parameter: "weight", .ones([channels]))
-        register(parameter: "bias", .zeros([channels]))
-        register(buffer: "running_mean", .zeros([channels]))
-        register(buffer: "running_var", .ones([channels]))
-        register(buffer: "num_batches_tracked", .zeros([]))
+        registerBatchNormTensors(channels: channels)
     }
 
     /// x: [N, C, H, W] -> [N, C, H, W]
@@ -47,5 +43,17 @@ public final class BatchNorm2d: Module, UnaryLayer {
             register(buffer: "running_var", newVariance)
             register(buffer: "num_batches_tracked", buffer("num_batches_tracked") + 1)
         }
+    }
+}
+
+extension Module {
+    /// PyTorch's batch-norm state for `channels`: the affine `weight` (ones) and `bias` (zeros),
+    /// and the buffers `running_mean`, `running_var` and `num_batches_tracked`.
+    func registerBatchNormTensors(channels: Int) {
+        register(parameter: "weight", .ones([channels]))
+        register(parameter: "bias", .zeros([channels]))
+        register(buffer: "running_mean", .zeros([channels]))
+        register(buffer: "running_var", .ones([channels]))
+        register(buffer: "num_batches_tracked", .zeros([]))
     }
 }

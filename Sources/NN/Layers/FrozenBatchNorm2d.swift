@@ -22,11 +22,7 @@ public final class FrozenBatchNorm2d: Module, UnaryLayer {
         self.channels = channels
         self.epsilon = epsilon
         super.init()
-        register(parameter: "weight", .ones([channels]))
-        register(parameter: "bias", .zeros([channels]))
-        register(buffer: "running_mean", .zeros([channels]))
-        register(buffer: "running_var", .ones([channels]))
-        register(buffer: "num_batches_tracked", .zeros([]))
+        registerBatchNormTensors(channels: channels)
     }
 
     /// The same layer with `batchNorm`'s tensors (shared, not copied) and trainability.
