@@ -82,9 +82,14 @@ struct PickleMachine {
 
     private mutating func popToMark() throws -> [PickleValue] {
         guard let mark = marks.popLast() else { throw malformed("no MARK on the stack") }
-        let items = Array(stack[mark...])
-        stack.removeSubrange(mark...)
-        return items
+        // Moved one value at a time: copying `stack[mark...]` and then removing that range lost
+        // track of a string's reference count in release builds (Swift 6.3), leaking it or, a
+        // few thousand corrupted files later, crashing (found by PyTorchMalformedTests under
+        // AddressSanitizer).
+        var items: [PickleValue] = []
+        items.reserveCapacity(stack.count - mark)
+        while stack.count > mark { items.append(stack.removeLast()) }
+        return items.reversed()
     }
 
     private mutating func pushTuple(_ items: [PickleValue]) {
