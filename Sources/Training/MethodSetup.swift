@@ -110,20 +110,26 @@ enum MethodSetup {
         return analysis
     }
 
-    /// Fisher scores (and the rest) of the encoder's parameters over the first
+    /// Fisher scores (and the rest) of the encoder's parameters over the examples of the first
     /// `analysis_batches` training batches, in evaluation mode (no dropout).
+    ///
+    /// Each example is one gradient sample, so the Fisher score is the per-example empirical
+    /// Fisher (1/N) Σ gₙ², as FISH-mask defines it. Squaring whole-batch gradients instead
+    /// measures the squared mean gradient of a few batches: it favours the elements the first
+    /// steps would move, not those the task's examples keep pulling on.
     static func scoreSensitivity(_ configuration: TrainingConfiguration, classifier: SequenceClassifier,
                                  data: TextClassificationData) -> SensitivityAnalysis {
         let model = classifier.model
         let examples = classifier.encode(data, maxLength: configuration.maxLength)
-        var batcher = Batcher(examples: examples, batchSize: configuration.batchSize, paddingID: classifier.paddingID, seed: configuration.seed)
+        // The same seeded order as training's batcher: the first examples are its first batches.
+        var batcher = Batcher(examples: examples, batchSize: 1, paddingID: classifier.paddingID, seed: configuration.seed)
         let analysis = SensitivityAnalysis(model: model, matching: encoderPattern)
         let wasTraining = model.isTraining
         model.setTraining(false)
         defer { model.setTraining(wasTraining) }
-        for _ in 0..<configuration.analysisBatches {
-            guard let batch = batcher.next() else { break }
-            analysis.accumulate { crossEntropy(logits: model(batch.tokens), targets: batch.labels) }
+        for _ in 0..<configuration.analysisBatches * configuration.batchSize {
+            guard let example = batcher.next() else { break }
+            analysis.accumulate { crossEntropy(logits: model(example.tokens), targets: example.labels) }
         }
         return analysis
     }

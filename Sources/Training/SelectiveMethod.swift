@@ -5,8 +5,8 @@ import PEFT
 import TensorCore
 
 /// The `selective` method: FISH-mask-style sparse fine-tuning. The `density` fraction of
-/// encoder elements with the highest Fisher score over `analysis_batches` training batches
-/// (one global top-k) trains, and the classifier trains fully; the trainer masks the gradients
+/// encoder elements with the highest per-example Fisher score over the examples of the first
+/// `analysis_batches` training batches (one global top-k) trains, and the classifier trains fully; the trainer masks the gradients
 /// and restores every other element after each step (`SelectiveFineTuning` as its
 /// `UpdateMask`).
 ///

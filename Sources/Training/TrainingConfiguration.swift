@@ -229,7 +229,7 @@ extension TrainingConfiguration {
         case .head: "classifier only (frozen encoder)"
         case .lora: "LoRA r=\(rank), alpha \(number(alpha)), dropout \(number(dropout)) on \(targets)"
         case .plannedLoRA:
-            "planned LoRA (Fisher over \(analysisBatches) batches), budget \(budgetParams.map { "\($0) parameters" } ?? "of LoRA r=\(rank) on \(targets)")"
+            "planned LoRA (per-example Fisher over \(analysisBatches * batchSize) examples), budget \(budgetParams.map { "\($0) parameters" } ?? "of LoRA r=\(rank) on \(targets)")"
         case .ia3: "IA3 on key, value, output.dense"
         case .promptTuning: "prompt tuning, \(numVirtualTokens) virtual tokens"
         case .prefixTuning: "prefix tuning, \(numVirtualTokens) virtual tokens"
@@ -237,7 +237,7 @@ extension TrainingConfiguration {
         case .pfeiffer: "Pfeiffer adapters, reduction factor \(number(reductionFactor))"
         case .bitFit: "BitFit (encoder biases)"
         case .norm: "LayerNorm weights and biases"
-        case .selective: "selective: top \(number(100 * density))% of encoder elements (Fisher over \(analysisBatches) batches)"
+        case .selective: "selective: top \(number(100 * density))% of encoder elements (per-example Fisher over \(analysisBatches * batchSize) examples)"
         }
         return method == .full || method == .head ? summary : summary + " + classifier"
     }

@@ -11,19 +11,20 @@ struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Score which layers and parameters matter for your data, and plan an adapter under a budget.",
         discussion: """
-        Runs --batches batches of --data through the model with a fresh classification head (evaluation mode, \
-        no dropout) and accumulates, per parameter element, |gradient x weight| (Taylor), the squared gradient \
-        (per-batch empirical Fisher) and |weight|. Prints the most sensitive modules and layers and writes \
-        sensitivity.json and sensitivity.svg (a layers x module-kinds heat map) to --output. With --plan and a \
-        budget it also writes adapter_config.json (LoRA: target_modules and rank_pattern) or plan.json (selective: \
-        the mask density). --batch-size 1 turns the per-batch Fisher into the per-example one (FISH mask).
+        Runs the examples of --batches batches of --data (a seeded shuffle) through the model with a fresh \
+        classification head (evaluation mode, no dropout), one example per backward pass, and accumulates, per \
+        parameter element, |gradient x weight| (Taylor), the squared gradient (the per-example empirical Fisher, \
+        as FISH mask and `peft train --method selective|planned-lora` use it) and |weight|. Prints the most \
+        sensitive modules and layers and writes sensitivity.json and sensitivity.svg (a layers x module-kinds \
+        heat map) to --output. With --plan and a budget it also writes adapter_config.json (LoRA: target_modules \
+        and rank_pattern) or plan.json (selective: the mask density).
         """)
 
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "Labelled examples: a CSV with a header row, or JSONL.", completion: .file()) var data: String
     @Option(help: "Column (or JSON key) holding the text.") var textColumn = "text"
     @Option(help: "Column (or JSON key) holding the label.") var labelColumn = "label"
-    @Option(help: "Batches to score (1-10000).") var batches = 8
+    @Option(help: "Batches of --batch-size examples to score (1-10000); each example is one gradient sample.") var batches = 8
     @Option(help: "Examples per batch (1-4096).") var batchSize = 16
     @Option(help: "Tokens per example, including [CLS] and [SEP] (2-512).") var maxLength = 128
     @Option(help: "Score that ranks and plans: taylor, fisher or magnitude.") var score = "fisher"
@@ -73,12 +74,11 @@ struct Analyze: ParsableCommand {
         for index in order.indices.reversed() where index > 0 { order.swapAt(index, Int(generator.next() % UInt64(index + 1))) }
         let analysis = SensitivityAnalysis(model: classifier)
         var losses: [Float] = []
-        for start in stride(from: 0, to: Swift.min(order.count, batches * batchSize), by: batchSize) {
-            let picked = Array(order[start..<Swift.min(start + batchSize, order.count)])
-            let batch = TokenBatch(tokenizer.encodeBatch(picked.map { examples.texts[$0] }, maxLength: maxLength, padding: .longest))
-            let targets = picked.map { examples.labels[$0] }
-            losses.append(analysis.accumulate { crossEntropy(logits: classifier(batch), targets: targets) })
-            if !json { FileHandle.standardError.write(Data("\rscored batch \(losses.count)/\(batches)".utf8)) }
+        let picked = order.prefix(batches * batchSize)
+        for index in picked {
+            let example = TokenBatch(tokenizer.encodeBatch([examples.texts[index]], maxLength: maxLength, padding: .longest))
+            losses.append(analysis.accumulate { crossEntropy(logits: classifier(example), targets: [examples.labels[index]]) })
+            if !json { FileHandle.standardError.write(Data("\rscored example \(losses.count)/\(picked.count)".utf8)) }
         }
         if !json { FileHandle.standardError.write(Data("\n".utf8)) }
         let report = analysis.report()
@@ -89,7 +89,7 @@ struct Analyze: ParsableCommand {
         try Data(report.heatMapSVG(score: kind).utf8).write(to: outputFolder.appendingPathComponent("sensitivity.svg"), options: .atomic)
 
         var summary: [String: Any] = [
-            "batches": losses.count, "mean_loss": losses.reduce(0, +) / Float(Swift.max(losses.count, 1)), "score": score,
+            "examples": losses.count, "mean_loss": losses.reduce(0, +) / Float(Swift.max(losses.count, 1)), "score": score,
             "labels": examples.labelNames, "sensitivity_json": outputFolder.appendingPathComponent("sensitivity.json").path,
             "sensitivity_svg": outputFolder.appendingPathComponent("sensitivity.svg").path,
             "modules": report.modules(rankedBy: kind).prefix(top).map { ["name": $0.name, "total": $0.total[kind], "mean": $0.mean[kind],
@@ -106,7 +106,7 @@ struct Analyze: ParsableCommand {
     }
 
     private func printRanking(_ report: SensitivityReport, kind: SensitivityScore) {
-        print("most sensitive modules (\(score), \(report.sampleCount) batches):")
+        print("most sensitive modules (\(score), \(report.sampleCount) examples):")
         print(formatTable(["module", "parameters", "total", "per parameter"], report.modules(rankedBy: kind).prefix(top).map {
             [$0.name, formatCount($0.parameterCount), String(format: "%.3e", $0.total[kind]), String(format: "%.3e", $0.mean[kind])]
         }))

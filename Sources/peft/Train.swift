@@ -12,7 +12,7 @@ struct Train: ParsableCommand {
             scores at the budget of uniform LoRA r=--rank on --target-modules, or --budget-params), ia3, \
             prompt-tuning and prefix-tuning (--num-virtual-tokens), houlsby and pfeiffer bottleneck adapters \
             (--reduction-factor), bitfit (biases), norm (LayerNorm parameters), selective (the top --density \
-            of encoder elements by Fisher score over --analysis-batches batches), full, head.
+            of encoder elements by per-example Fisher score over the examples of --analysis-batches batches), full, head.
             Writes to --output: the trained parameters (a PEFT adapter folder for the adapter methods: \
             adapter_config.json + adapter_model.safetensors; sparse_diff.safetensors + trained_weights.safetensors \
             for selective; trained_weights.safetensors for full and head), labels.json, training_config.json, \

@@ -167,6 +167,47 @@ import TensorCore
         }
     }
 
+    /// The analysis behind selective and planned-lora scores each example as one gradient
+    /// sample (FISH-mask's per-example Fisher): its Fisher score is the mean over the examples
+    /// of the first `analysis_batches` batches of each example's squared gradient, recomputed
+    /// here one example at a time in the training batcher's order.
+    @Test func analysisFisherIsThePerExampleMeanOfSquaredGradients() throws {
+        let folder = try makeScratchFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let modelFolder = try makeTinyModelFolder(in: folder)
+        let data = try writeSentimentData(in: folder, name: "train.jsonl", count: 40, seed: 3)
+        let configuration = settings(.full, data: data, validation: data, output: folder)   // 2 batches of 8
+        let train = try TextClassificationData.load(from: data)
+        let classifier = try SequenceClassifier(modelFolder: modelFolder, labelCount: 2, configuration: configuration)
+        let analysis = MethodSetup.scoreSensitivity(configuration, classifier: classifier, data: train)
+        #expect(analysis.sampleCount == 16)
+
+        let model = classifier.model
+        model.setTraining(false)
+        let path = "bert.encoder.layer.0.attention.self.query.weight"
+        let weight = try #require(model.namedParameters().first { $0.path == path }).tensor
+        var batches = Batcher(examples: classifier.encode(train, maxLength: configuration.maxLength), batchSize: 8,
+                              paddingID: classifier.paddingID, seed: configuration.seed)
+        var sums = [Double](repeating: 0, count: weight.count)
+        for _ in 0..<2 {
+            let next = batches.next()
+            let batch = try #require(next)
+            for row in 0..<batch.labels.count {
+                let length = batch.tokens.length, range = row * length..<(row + 1) * length
+                let real = batch.tokens.attentionMask[range].reduce(0, +)
+                let tokens = TokenBatch(ids: Array(batch.tokens.ids[range].prefix(real)), batchSize: 1, length: real)
+                weight.grad = nil
+                crossEntropy(logits: model(tokens), targets: [batch.labels[row]]).backward()
+                let gradient = try #require(weight.grad).toArray()
+                for index in sums.indices { sums[index] += Double(gradient[index] * gradient[index]) }
+            }
+        }
+        let expected = sums.map { $0 / 16 }, actual = analysis.scores(.fisher, path: path).toArray()
+        let scale = expected.max() ?? 0
+        #expect(scale > 0)
+        #expect(zip(expected, actual).allSatisfy { abs($0 - Double($1)) <= 1e-4 * scale })
+    }
+
     @Test func resumingWithoutTheSavedMaskIsAnErrorNamingIt() throws {
         let folder = try makeScratchFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
