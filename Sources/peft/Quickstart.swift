@@ -33,6 +33,7 @@ struct Quickstart: ParsableCommand {
     @Option(help: "Learning rate of full fine-tuning.") var fullLearningRate: Float = Self.defaultLearningRates[.full]!
     @Option(help: ArgumentHelp("A method's learning rate as METHOD=RATE (repeatable), e.g. ia3=3e-3. Defaults: \(Self.defaultsText).",
                                valueName: "method=rate")) var learningRate: [String] = []
+    @Option(help: "Training batches the sensitivity analysis of selective and planned-lora scores.") var analysisBatches = TrainingConfiguration().analysisBatches
     @Option(help: "Random seed.") var seed: UInt64 = 42
     @Flag(help: "Print one JSON object with the results.") var json = false
 
@@ -116,6 +117,7 @@ struct Quickstart: ParsableCommand {
             settings.batchSize = batchSize
             settings.evaluationBatchSize = 128
             settings.seed = seed
+            settings.analysisBatches = analysisBatches
             settings.learningRate = rates[method]!
             try settings.validate()
             if !json {

@@ -47,6 +47,26 @@ import Testing
         }
     }
 
+    /// Covering every module: each one the loss reaches gets at least the smallest rank, the rest
+    /// of the budget still follows sensitivity; a budget that cannot cover them all plans as
+    /// without coverage.
+    @Test func coverageGivesEveryReachedModuleARankWhenAffordable() throws {
+        let plan = try BudgetPlanner.planLoRA(report: report(scores), budget: 300)
+        let ranks = Dictionary(uniqueKeysWithValues: plan.targets.map { ($0.path, $0.rank) })
+        #expect(Set(ranks.keys) == Set(scores.keys))   // all five scored modules, not the unreached query
+        #expect(plan.parameterCount <= 300 && plan.parameterCount > 300 - 16)
+        #expect(ranks["encoder.layer.1.attention.self.value"]! >= ranks["encoder.layer.0.attention.self.query"]!)
+        #expect(ranks["encoder.layer.0.attention.self.query"]! >= ranks["encoder.layer.0.intermediate.dense"]!)
+        // 16 + 16 + 24 + 16 + 24 = 96 parameters cover all five at rank 1; without coverage the
+        // same 100 go to the most sensitive modules.
+        let covered = try BudgetPlanner.planLoRA(report: report(scores), budget: 100)
+        #expect(Set(covered.targets.map(\.path)) == Set(scores.keys) && covered.targets.allSatisfy { $0.rank == 1 })
+        let uncovered = try BudgetPlanner.planLoRA(report: report(scores), budget: 100, coversEveryModule: false)
+        #expect(uncovered.targets.count < covered.targets.count && uncovered.parameterCount <= 100)
+        let tight = try BudgetPlanner.planLoRA(report: report(scores), budget: 90, coversEveryModule: true)
+        #expect(tight.targets == (try BudgetPlanner.planLoRA(report: report(scores), budget: 90, coversEveryModule: false)).targets)
+    }
+
     /// The configuration adapts exactly the planned modules at the planned ranks.
     @Test func theConfigurationInjectsThePlannedRanks() throws {
         let plan = try BudgetPlanner.planLoRA(report: report(scores), budget: 300)
