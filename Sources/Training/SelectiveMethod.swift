@@ -6,7 +6,8 @@ import TensorCore
 
 /// The `selective` method: FISH-mask-style sparse fine-tuning. The `density` fraction of
 /// encoder elements with the highest per-example Fisher score over the examples of the first
-/// `analysis_batches` training batches (one global top-k) trains, and the classifier trains fully; the trainer masks the gradients
+/// `analysis_batches` training batches (one global top-k, or one per tensor with
+/// `mask_scope: per-tensor`) trains, and the classifier trains fully; the trainer masks the gradients
 /// and restores every other element after each step (`SelectiveFineTuning` as its
 /// `UpdateMask`).
 ///
@@ -36,7 +37,8 @@ enum SelectiveMethod {
                               elementCounts: saved.entries.mapValues { $0.shape.reduce(1, *) })
         } else {
             let scores = MethodSetup.scoreSensitivity(configuration, classifier: classifier, data: analysis.data).scores(.fisher)
-            mask = SparseMask(topFraction: configuration.density, of: scores, scope: .global)
+            mask = SparseMask(topFraction: configuration.density, of: scores,
+                              scope: configuration.maskScope == "per-tensor" ? .perTensor : .global)
             mask.selectAll(of: Dictionary(uniqueKeysWithValues: headParameters(of: model)))
             if let url {
                 try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)

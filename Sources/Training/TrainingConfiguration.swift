@@ -69,6 +69,11 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var analysisBatches = 8
     /// Fraction of encoder elements selective fine-tuning trains.
     public var density: Double = 0.005
+    /// How selective takes its top fraction: `global` (tensors compete) or `per-tensor`
+    /// (every encoder tensor trains its own `density` share).
+    public var maskScope = "global"
+    /// The accepted `mask_scope` values.
+    public static let maskScopes = ["global", "per-tensor"]
     /// Trainable-parameter budget of planned-lora (nil: uniform LoRA r=`rank` on `target_modules`).
     public var budgetParams: Int?
     public var textColumn = "text"
@@ -113,7 +118,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case model, data, validationData = "validation_data", output, task, method, rank, alpha, dropout
         case targetModules = "target_modules", numVirtualTokens = "num_virtual_tokens", reductionFactor = "reduction_factor"
-        case analysisBatches = "analysis_batches", density, budgetParams = "budget_params", textColumn = "text_column", labelColumn = "label_column"
+        case analysisBatches = "analysis_batches", density, maskScope = "mask_scope", budgetParams = "budget_params", textColumn = "text_column", labelColumn = "label_column"
         case maxLength = "max_length", epochs, batchSize = "batch_size", evaluationBatchSize = "eval_batch_size"
         case learningRate = "learning_rate", optimizer, momentum, weightDecay = "weight_decay", schedule
         case warmupRatio = "warmup_ratio", gradientAccumulation = "gradient_accumulation", maxGradNorm = "max_grad_norm"
@@ -135,7 +140,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try take(.output, &output); try take(.task, &task); try take(.method, &method); try take(.rank, &rank)
         try take(.alpha, &alpha); try take(.dropout, &dropout); try take(.targetModules, &targetModules)
         try take(.numVirtualTokens, &numVirtualTokens); try take(.reductionFactor, &reductionFactor)
-        try take(.analysisBatches, &analysisBatches); try take(.density, &density); try take(.budgetParams, &budgetParams)
+        try take(.analysisBatches, &analysisBatches); try take(.density, &density); try take(.maskScope, &maskScope); try take(.budgetParams, &budgetParams)
         try take(.textColumn, &textColumn); try take(.labelColumn, &labelColumn); try take(.maxLength, &maxLength)
         try take(.epochs, &epochs); try take(.batchSize, &batchSize); try take(.evaluationBatchSize, &evaluationBatchSize)
         try take(.learningRate, &learningRate); try take(.optimizer, &optimizer); try take(.momentum, &momentum)
@@ -190,6 +195,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try check(reductionFactor >= 1, .reductionFactor, reductionFactor, "a number >= 1 (hidden size / bottleneck size)")
         try check(analysisBatches >= 1 && analysisBatches <= 10000, .analysisBatches, analysisBatches, "an integer in [1, 10000]")
         try check(density > 0 && density <= 1, .density, density, "a number in (0, 1]")
+        try check(Self.maskScopes.contains(maskScope), .maskScope, maskScope, Self.maskScopes.joined(separator: " or "))
         if let budgetParams { try check(budgetParams >= 1, .budgetParams, budgetParams, "an integer >= 1") }
         try check(maxLength >= 2 && maxLength <= 4096, .maxLength, maxLength, "an integer in [2, 4096]")
         try check(epochs >= 1, .epochs, epochs, "an integer >= 1")
@@ -237,7 +243,7 @@ extension TrainingConfiguration {
         case .pfeiffer: "Pfeiffer adapters, reduction factor \(number(reductionFactor))"
         case .bitFit: "BitFit (encoder biases)"
         case .norm: "LayerNorm weights and biases"
-        case .selective: "selective: top \(number(100 * density))% of encoder elements (per-example Fisher over \(analysisBatches * batchSize) examples)"
+        case .selective: "selective: top \(number(100 * density))% of encoder elements\(maskScope == "per-tensor" ? " per tensor" : "") (per-example Fisher over \(analysisBatches * batchSize) examples)"
         }
         return method == .full || method == .head ? summary : summary + " + classifier"
     }

@@ -34,6 +34,7 @@ struct Quickstart: ParsableCommand {
     @Option(help: ArgumentHelp("A method's learning rate as METHOD=RATE (repeatable), e.g. ia3=3e-3. Defaults: \(Self.defaultsText).",
                                valueName: "method=rate")) var learningRate: [String] = []
     @Option(help: "Training batches the sensitivity analysis of selective and planned-lora scores.") var analysisBatches = TrainingConfiguration().analysisBatches
+    @Option(help: "How selective takes its top 0.5%: global (tensors compete) or per-tensor.") var maskScope = TrainingConfiguration().maskScope
     @Option(help: "Random seed.") var seed: UInt64 = 42
     @Flag(help: "Print one JSON object with the results.") var json = false
 
@@ -120,6 +121,7 @@ struct Quickstart: ParsableCommand {
             settings.evaluationBatchSize = 128
             settings.seed = seed
             settings.analysisBatches = analysisBatches
+            settings.maskScope = maskScope
             settings.learningRate = rates[method]!
             try settings.validate()
             if !json {

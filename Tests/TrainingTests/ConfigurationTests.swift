@@ -97,6 +97,7 @@ import Testing
         }
         #expect(error { $0.density = 0 } == .outOfRange(key: "density", value: "0.0", expected: "a number in (0, 1]"))
         #expect(error { $0.density = 1.5 } == .outOfRange(key: "density", value: "1.5", expected: "a number in (0, 1]"))
+        #expect(error { $0.maskScope = "tensor" } == .outOfRange(key: "mask_scope", value: "tensor", expected: "global or per-tensor"))
         #expect(error { $0.numVirtualTokens = 0 } == .outOfRange(key: "num_virtual_tokens", value: "0", expected: "an integer in [1, 1024]"))
         #expect(error { $0.reductionFactor = 0.5 }
             == .outOfRange(key: "reduction_factor", value: "0.5", expected: "a number >= 1 (hidden size / bottleneck size)"))

@@ -208,6 +208,26 @@ import TensorCore
         #expect(zip(expected, actual).allSatisfy { abs($0 - Double($1)) <= 1e-4 * scale })
     }
 
+    /// `mask_scope: per-tensor`: every encoder tensor trains round(density × its size) elements
+    /// (the global mask lets tensors compete), the classifier trains whole.
+    @Test func aPerTensorMaskGivesEveryEncoderTensorItsShare() throws {
+        let folder = try makeScratchFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let modelFolder = try makeTinyModelFolder(in: folder)
+        let data = try writeSentimentData(in: folder, name: "train.jsonl", count: 16, seed: 4)
+        var configuration = settings(.selective, data: data, validation: data, output: folder)
+        configuration.maskScope = "per-tensor"
+        let train = try TextClassificationData.load(from: data)
+        let classifier = try SequenceClassifier(modelFolder: modelFolder, labelCount: 2, configuration: configuration,
+                                                analysis: MethodAnalysis(data: train))
+        let mask = try #require(classifier.selective?.mask)
+        for (path, tensor) in classifier.model.namedParameters() {
+            let selected = mask.indices[path]?.count ?? 0
+            let expected = path.hasPrefix("classifier.") ? tensor.count : Int((configuration.density * Double(tensor.count)).rounded())
+            #expect(selected == expected, "\(path)")
+        }
+    }
+
     @Test func resumingWithoutTheSavedMaskIsAnErrorNamingIt() throws {
         let folder = try makeScratchFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
