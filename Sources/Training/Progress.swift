@@ -76,7 +76,6 @@ public final class ConsoleProgress {
     }
 }
 
-/// "1:05:09", "4:02" or "0:07".
 /// "74498 of 22788484 (0.327%)".
 public func trainableSummary(_ trainable: Int, of total: Int) -> String {
     String(format: "%d of %d (%.3f%%)", trainable, total, 100 * Double(trainable) / Double(Swift.max(1, total)))
@@ -85,6 +84,7 @@ public func trainableSummary(_ trainable: Int, of total: Int) -> String {
 /// Bytes as whole mebibytes: "812 MiB".
 public func formatMebibytes(_ bytes: Int) -> String { String(format: "%.0f MiB", Double(bytes) / 1_048_576) }
 
+/// "1:05:09", "4:02" or "0:07".
 public func formatDuration(_ seconds: Double) -> String {
     let total = Int(seconds.rounded())
     let (hours, minutes, rest) = (total / 3600, total / 60 % 60, total % 60)

@@ -37,8 +37,7 @@ enum SelectiveMethod {
                               elementCounts: saved.entries.mapValues { $0.shape.reduce(1, *) })
         } else {
             let scores = MethodSetup.scoreSensitivity(configuration, classifier: classifier, data: analysis.data).scores(.fisher)
-            mask = SparseMask(topFraction: configuration.density, of: scores,
-                              scope: configuration.maskScope == "per-tensor" ? .perTensor : .global)
+            mask = SparseMask(topFraction: configuration.density, of: scores, scope: configuration.maskScope)
             mask.selectAll(of: Dictionary(uniqueKeysWithValues: headParameters(of: model)))
             if let url {
                 try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)

@@ -1,4 +1,5 @@
 import Foundation
+import PEFT
 
 /// Every setting of a training run. Coding keys are the command-line option names with `_`
 /// for `-` (`learning_rate` for `--learning-rate`), so a `--config` file (JSON or flat YAML)
@@ -71,9 +72,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var density: Double = 0.005
     /// How selective takes its top fraction: `global` (tensors compete) or `per-tensor`
     /// (every encoder tensor trains its own `density` share).
-    public var maskScope = "global"
-    /// The accepted `mask_scope` values.
-    public static let maskScopes = ["global", "per-tensor"]
+    public var maskScope = SparseMask.Scope.global
     /// Trainable-parameter budget of planned-lora (nil: uniform LoRA r=`rank` on `target_modules`).
     public var budgetParams: Int?
     public var textColumn = "text"
@@ -195,7 +194,6 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try check(reductionFactor >= 1, .reductionFactor, reductionFactor, "a number >= 1 (hidden size / bottleneck size)")
         try check(analysisBatches >= 1 && analysisBatches <= 10000, .analysisBatches, analysisBatches, "an integer in [1, 10000]")
         try check(density > 0 && density <= 1, .density, density, "a number in (0, 1]")
-        try check(Self.maskScopes.contains(maskScope), .maskScope, maskScope, Self.maskScopes.joined(separator: " or "))
         if let budgetParams { try check(budgetParams >= 1, .budgetParams, budgetParams, "an integer >= 1") }
         try check(maxLength >= 2 && maxLength <= 4096, .maxLength, maxLength, "an integer in [2, 4096]")
         try check(epochs >= 1, .epochs, epochs, "an integer >= 1")
@@ -243,7 +241,7 @@ extension TrainingConfiguration {
         case .pfeiffer: "Pfeiffer adapters, reduction factor \(number(reductionFactor))"
         case .bitFit: "BitFit (encoder biases)"
         case .norm: "LayerNorm weights and biases"
-        case .selective: "selective: top \(number(100 * density))% of encoder elements\(maskScope == "per-tensor" ? " per tensor" : "") (per-example Fisher over \(analysisBatches * batchSize) examples)"
+        case .selective: "selective: top \(number(100 * density))% of encoder elements\(maskScope == .perTensor ? " per tensor" : "") (per-example Fisher over \(analysisBatches * batchSize) examples)"
         }
         return method == .full || method == .head ? summary : summary + " + classifier"
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PEFT
 import Training
 
 /// `peft quickstart`: the README's first command. Fetches all-MiniLM-L6-v2 and the Rotten
@@ -178,3 +179,5 @@ struct Quickstart: ParsableCommand {
         }
     }
 }
+
+extension SparseMask.Scope: ExpressibleByArgument {}

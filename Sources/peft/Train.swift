@@ -113,7 +113,7 @@ struct Train: ParsableCommand {
         set(task, \.task); set(try choice(method, "method"), \.method); set(rank, \.rank); set(alpha, \.alpha)
         set(dropout, \.dropout); set(targetModules?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }, \.targetModules)
         set(numVirtualTokens, \.numVirtualTokens); set(reductionFactor, \.reductionFactor); set(analysisBatches, \.analysisBatches)
-        set(density, \.density); set(maskScope, \.maskScope); set(budgetParams, \.budgetParams)
+        set(density, \.density); set(try choice(maskScope, "mask-scope"), \.maskScope); set(budgetParams, \.budgetParams)
         set(textColumn, \.textColumn); set(labelColumn, \.labelColumn); set(maxLength, \.maxLength); set(epochs, \.epochs)
         set(batchSize, \.batchSize); set(evalBatchSize, \.evaluationBatchSize); set(learningRate, \.learningRate)
         set(try choice(optimizer, "optimizer"), \.optimizer); set(momentum, \.momentum); set(weightDecay, \.weightDecay)

@@ -216,7 +216,7 @@ import TensorCore
         let modelFolder = try makeTinyModelFolder(in: folder)
         let data = try writeSentimentData(in: folder, name: "train.jsonl", count: 16, seed: 4)
         var configuration = settings(.selective, data: data, validation: data, output: folder)
-        configuration.maskScope = "per-tensor"
+        configuration.maskScope = .perTensor
         let train = try TextClassificationData.load(from: data)
         let classifier = try SequenceClassifier(modelFolder: modelFolder, labelCount: 2, configuration: configuration,
                                                 analysis: MethodAnalysis(data: train))

@@ -11,11 +11,11 @@ import TensorCore
 /// ```
 public struct SparseMask: Sendable, Equatable {
     /// How the top fraction is taken.
-    public enum Scope: String, Sendable, CaseIterable {
+    public enum Scope: String, Codable, Sendable, CaseIterable {
         /// The top fraction of all scored elements together (tensors compete).
         case global
         /// The top fraction of each tensor separately (every tensor gets its share).
-        case perTensor
+        case perTensor = "per-tensor"
     }
 
     /// Selected flat (row-major) element indices per parameter path, ascending.
