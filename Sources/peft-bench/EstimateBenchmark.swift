@@ -11,7 +11,8 @@ import Glibc
 #endif
 
 /// `peft-bench estimate`: trains BertForSequenceClassification for a few AdamW steps and
-/// compares the measured peak memory and step time with `MemoryEstimator`'s prediction.
+/// compares the measured peak memory with `MemoryEstimator`'s prediction. (Every large
+/// allocation is mapped here, which slows the steps: `peft-bench train` compares step times.)
 ///
 /// Measurement: large allocations are served by mmap (`mallopt(M_MMAP_THRESHOLD, 64 KiB)`), so
 /// freed tensors leave the resident set at once; after the model is loaded and its weights
@@ -43,8 +44,6 @@ struct EstimateBenchmark: ParsableCommand {
         let estimatedPeakBytes: Int
         let measuredPeakBytes: Int
         let relativeError: Double
-        let estimatedSecondsPerStep: Double
-        let measuredSecondsPerStep: Double
         let estimate: TrainingEstimate
     }
 
@@ -95,25 +94,19 @@ struct EstimateBenchmark: ParsableCommand {
         let labels = (0..<batchSize).map { $0 % 2 }
         let optimizer = AdamW(learningRate: 1e-5, weightDecay: 0.01)
         try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
-        var seconds: [Double] = []
         for _ in 0..<steps {
-            let start = Timing.now()
             crossEntropy(logits: classifier(batch), targets: labels).backward()
             if let selective { selective.step(with: optimizer) } else { optimizer.step(classifier) }
             classifier.zeroGradients()
-            seconds.append(Timing.now() - start)
         }
         let measured = residentBytes("VmHWM") - baseline
         let report = Report(method: method, batchSize: batchSize, maxLength: maxLength, estimatedPeakBytes: estimate.peakBytes,
                             measuredPeakBytes: measured,
-                            relativeError: Double(estimate.peakBytes - measured) / Double(measured),
-                            estimatedSecondsPerStep: estimate.secondsPerStep,
-                            measuredSecondsPerStep: Timing.median(Array(seconds.dropFirst())), estimate: estimate)
-        var table = TextTable(columns: ["method", "B", "T", "estimated MiB", "measured MiB", "error %", "est s/step", "meas s/step", "peak phase"])
+                            relativeError: Double(estimate.peakBytes - measured) / Double(measured), estimate: estimate)
+        var table = TextTable(columns: ["method", "B", "T", "estimated MiB", "measured MiB", "error %", "peak phase"])
         table.append([method, String(batchSize), String(maxLength),
                       BenchmarkReport.format(Double(estimate.peakBytes) / 1_048_576), BenchmarkReport.format(Double(measured) / 1_048_576),
-                      BenchmarkReport.format(100 * report.relativeError), BenchmarkReport.format(estimate.secondsPerStep, digits: 3),
-                      BenchmarkReport.format(report.measuredSecondsPerStep, digits: 3), estimate.peakPhase])
+                      BenchmarkReport.format(100 * report.relativeError), estimate.peakPhase])
         print(table.rendered())
         print("components MiB: weights \(mib(estimate.weightBytes)), method \(mib(estimate.methodBytes)), gradients \(mib(estimate.gradientBytes)), "
             + "AdamW \(mib(estimate.optimizerBytes)), activations \(mib(estimate.activationBytes)), workspace \(mib(estimate.backwardWorkspaceBytes)), "

@@ -11,6 +11,7 @@ import Training
 /// 2-class head — LoRA r=8 on query and value (+ the classifier), full fine-tuning, and
 /// inference — at batch 16 × 128 tokens. `scripts/reference/pytorch_train_bench.py` measures
 /// the same three with PyTorch + transformers + peft, so the two can be compared side by side.
+/// Each training configuration also shows `MemoryEstimator`'s predicted time per step.
 ///
 /// Peak memory of each configuration is the high-water mark of the resident set after
 /// resetting it (Linux `/proc/self/clear_refs`), minus the resident size before the model was
@@ -29,6 +30,8 @@ struct TrainBenchmark: ParsableCommand {
     struct Record: Codable {
         let configuration: String
         let secondsPerStep: Double
+        /// `MemoryEstimator`'s prediction (training configurations).
+        let estimatedSecondsPerStep: Double?
         let stepsPerSecond: Double
         let tokensPerSecond: Double
         let peakMemoryBytes: Int?
@@ -55,7 +58,7 @@ struct TrainBenchmark: ParsableCommand {
         let batch = TokenBatch(ids: ids, batchSize: batchSize, length: maxLength)
         let targets = (0..<batchSize).map { $0 % 2 }
         var records: [Record] = []
-        var table = TextTable(columns: ["configuration", "s/step", "steps/s", "tokens/s", "peak memory", "trainable"])
+        var table = TextTable(columns: ["configuration", "s/step", "estimated s/step", "steps/s", "tokens/s", "peak memory", "trainable"])
         for name in only.map({ [$0] }) ?? ["lora", "full", "inference"] {
             let baseline = residentBytes()
             _ = MemoryProbe.resetPeak()
@@ -82,11 +85,22 @@ struct TrainBenchmark: ParsableCommand {
                 return Timing.now() - start
             })
             let peak = MemoryProbe.peakResidentBytes().map { $0 - baseline }
-            let record = Record(configuration: name, secondsPerStep: seconds, stepsPerSecond: 1 / seconds,
+            let method: TrainingMethod? = switch name {
+            case "lora": .lora(rank: 8, targetModules: ["query", "value"], dropout: 0.1)
+            case "full": .full
+            default: nil
+            }
+            let estimate = method.map {
+                MemoryEstimator(configuration: configuration, labelCount: 2).estimate(method: $0, batchSize: batchSize, tokens: maxLength)
+            }
+            let record = Record(configuration: name, secondsPerStep: seconds, estimatedSecondsPerStep: estimate?.secondsPerStep,
+                                stepsPerSecond: 1 / seconds,
                                 tokensPerSecond: Double(batchSize * maxLength) / seconds, peakMemoryBytes: peak,
                                 trainableParameters: name == "inference" ? 0 : classifier.parameterCounts().trainable)
             records.append(record)
-            table.append([name, BenchmarkReport.format(seconds, digits: 3), BenchmarkReport.format(1 / seconds, digits: 2),
+            table.append([name, BenchmarkReport.format(seconds, digits: 3),
+                          estimate.map { BenchmarkReport.format($0.secondsPerStep, digits: 3) } ?? "n/a",
+                          BenchmarkReport.format(1 / seconds, digits: 2),
                           BenchmarkReport.format(record.tokensPerSecond, digits: 0),
                           peak.map { BenchmarkReport.format(Double($0) / 1_048_576, digits: 0) + " MiB" } ?? "n/a",
                           String(record.trainableParameters)])

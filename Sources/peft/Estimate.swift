@@ -13,7 +13,8 @@ struct Estimate: ParsableCommand {
         Counts the model file's weights, the method's tensors, gradients, AdamW's two moments, the activations \
         this engine saves for backward (replaying BERT's forward op by op) and the backward workspace, and \
         takes the worse of the backward pass and the first optimizer step. Time is the step's matrix \
-        flops over this machine's measured GEMM rate (a lower bound).
+        flops over this machine's measured GEMM rate plus the bytes its other ops move (elementwise ops, \
+        attention scores, AdamW) over its measured elementwise rate.
         """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -27,6 +28,7 @@ struct Estimate: ParsableCommand {
     @Option(help: "Sequences per batch.") var batchSize = 16
     @Option(help: "Tokens per sequence (padded length).") var maxLength = 128
     @Option(help: "Use this GEMM rate (GFLOP/s) instead of measuring it.") var gemmGflops: Double?
+    @Option(help: "Use this elementwise rate (GB/s read and written) instead of measuring it.") var elementwiseGbps: Double?
     @Flag(help: "Print one JSON object instead of a table.") var json = false
 
     func validate() throws {
@@ -40,6 +42,7 @@ struct Estimate: ParsableCommand {
         guard labels >= 2 else { throw ValidationError("--labels must be at least 2, got \(labels)") }
         guard batchSize > 0 && maxLength > 1 else { throw ValidationError("--batch-size and --max-length must be positive") }
         if let gemmGflops, gemmGflops <= 0 { throw ValidationError("--gemm-gflops must be positive") }
+        if let elementwiseGbps, elementwiseGbps <= 0 { throw ValidationError("--elementwise-gbps must be positive") }
     }
 
     func run() throws {
@@ -59,7 +62,8 @@ struct Estimate: ParsableCommand {
         default: trainingMethod = .lora(rank: rank, targetModules: targetModules.split(separator: ",").map(String.init), dropout: loraDropout)
         }
         let estimate = MemoryEstimator(configuration: configuration, labelCount: labels, weightElementBytes: elementBytes)
-            .estimate(method: trainingMethod, batchSize: batchSize, tokens: maxLength, gemmGigaflops: gemmGflops)
+            .estimate(method: trainingMethod, batchSize: batchSize, tokens: maxLength, gemmGigaflops: gemmGflops,
+                      elementwiseGigabytesPerSecond: elementwiseGbps)
         if json {
             let encoder = JSONEncoder()
             encoder.keyEncodingStrategy = .convertToSnakeCase
@@ -80,7 +84,8 @@ struct Estimate: ParsableCommand {
             ["first-step weight copies", formatBytes(estimate.firstStepCopyBytes)],
             ["peak (\(estimate.peakPhase))", formatBytes(estimate.peakBytes)],
         ]))
-        print(String(format: "time: %.3g GFLOP per step at %.1f GFLOP/s -> at least %.3f s per step",
-                     estimate.flopsPerStep / 1e9, estimate.gemmGigaflops, estimate.secondsPerStep))
+        print(String(format: "time: %.3g GFLOP at %.1f GFLOP/s + %.3g GB elementwise at %.1f GB/s + AdamW at %.0f M elements/s -> %.3f s per step",
+                     estimate.flopsPerStep / 1e9, estimate.gemmGigaflops, estimate.elementwiseBytesPerStep / 1e9,
+                     estimate.elementwiseGigabytesPerSecond, estimate.optimizerElementsPerSecond / 1e6, estimate.secondsPerStep))
     }
 }

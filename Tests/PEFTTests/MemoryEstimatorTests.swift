@@ -13,7 +13,8 @@ import Testing
 
     func estimate(_ method: TrainingMethod, batchSize: Int? = nil) -> TrainingEstimate {
         MemoryEstimator(configuration: configuration, labelCount: labels)
-            .estimate(method: method, batchSize: batchSize ?? b, tokens: t, gemmGigaflops: 10)
+            .estimate(method: method, batchSize: batchSize ?? b, tokens: t, gemmGigaflops: 10, elementwiseGigabytesPerSecond: 10,
+                      optimizerElementsPerSecond: 1e8)
     }
 
     /// Full fine-tuning keeps, per layer, 13 [N, C] and 2 [N, I] float tensors (q/k/v outputs,
@@ -89,6 +90,25 @@ import Testing
         case var bitFit as BitFitConfiguration: bitFit.taskType = "SEQ_CLS"; return bitFit
         default: return adapter
         }
+    }
+
+    /// Time is the flops at the GEMM rate, plus the elementwise bytes at the elementwise rate,
+    /// plus every trained element at AdamW's rate. Backward moves more than the forward pass
+    /// alone, so training everything moves more than training the head, and longer sequences
+    /// move more than proportionally (attention's [B, H, T, T] scores).
+    @Test func timeAddsElementwiseTrafficAndTheOptimizerToTheProducts() {
+        let full = estimate(.full), head = estimate(.head)
+        let expected = full.flopsPerStep / 10e9 + full.elementwiseBytesPerStep / 10e9 + Double(full.trainableParameterCount) / 1e8
+        #expect(abs(full.secondsPerStep - expected) < 1e-12)
+        #expect(full.elementwiseBytesPerStep > head.elementwiseBytesPerStep)
+        let lora = TrainingMethod.lora(rank: 8, targetModules: ["query", "value"], dropout: 0)
+        let short = MemoryEstimator(configuration: configuration, labelCount: labels)
+            .estimate(method: lora, batchSize: b, tokens: 10, gemmGigaflops: 10, elementwiseGigabytesPerSecond: 10,
+                      optimizerElementsPerSecond: 1e8)
+        let long = MemoryEstimator(configuration: configuration, labelCount: labels)
+            .estimate(method: lora, batchSize: b, tokens: 20, gemmGigaflops: 10, elementwiseGigabytesPerSecond: 10,
+                      optimizerElementsPerSecond: 1e8)
+        #expect(long.elementwiseBytesPerStep > 2 * short.elementwiseBytesPerStep)
     }
 
     @Test func peaksGrowWithTheBatchAndFullFineTuningCostsMost() {

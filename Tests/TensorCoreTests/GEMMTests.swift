@@ -219,12 +219,14 @@ extension CPULevelTests {
             #expect(Parallel.threadCount == Parallel.defaultThreadCount)
         }
 
-        /// The threaded driver splits rows, columns, or nothing; each must match the reference.
+        /// The threaded driver splits rows (here also over several K slices, with a float16 B),
+        /// columns, or nothing; each must match the reference.
         @Test(arguments: supportedCPULevels)
         func threadedSplits(level: Int32) {
             withCPULevel(level) {
                 for threads in [2, 3] { Parallel.withThreadCount(threads) {
                     for test in [GEMMCase(m: 130, n: 97, k: 100, transposeA: true, alpha: 1, beta: 1),
+                                 GEMMCase(m: 200, n: 70, k: 800, transposeB: true, bType: .float16, alpha: 1, beta: 1),
                                  GEMMCase(m: 300, n: 8, k: 450, alpha: 1),
                                  GEMMCase(m: 20, n: 300, k: 200, transposeB: true, alpha: 1, beta: 1)] {
                         let error = test.worstError { a, b, c, ldc in

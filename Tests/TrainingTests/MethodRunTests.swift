@@ -97,7 +97,8 @@ import TensorCore
         #expect((result.estimatedPeakMemoryBytes == nil) == [.promptTuning, .prefixTuning].contains(method))
         if let estimated = RunMemoryEstimate.method(configuration, classifier: trained), method != .selective {
             let estimate = MemoryEstimator(configuration: trained.model.bert.configuration, labelCount: 2)
-                .estimate(method: estimated, batchSize: 2, tokens: 4, gemmGigaflops: 10)
+                .estimate(method: estimated, batchSize: 2, tokens: 4, gemmGigaflops: 10, elementwiseGigabytesPerSecond: 10,
+                      optimizerElementsPerSecond: 1e8)
             #expect(estimate.trainableParameterCount == result.trainableParameters)
         }
 

@@ -12,6 +12,12 @@ import Formats
 ///   attention its output and one log-sum-exp per query row, cross-entropy its logits.
 ///
 /// A tensor's bytes count once however many nodes hold it; parameters are not activations.
+///
+/// The trace also counts the memory traffic of the ops that are not matrix products (what a
+/// step spends beyond its multiply-adds): each reads its inputs (a broadcast or gathered input
+/// at most as many elements as it writes) and writes its output; a recorded op's backward
+/// reads the output's gradient and what it saved and writes its inputs' gradients, counted as
+/// twice its forward traffic.
 struct ActivationTrace {
     struct Value {
         let id: Int
@@ -24,6 +30,9 @@ struct ActivationTrace {
     private var retained: Set<Int> = []
     /// Bytes kept by derivatives beyond their inputs (statistics, keep flags ...).
     private(set) var extraBytes = 0
+    /// Float32 elements read and written by ops that are not matrix products, forward and
+    /// backward.
+    private(set) var elementwiseElements = 0
 
     /// Bytes held for the backward pass: retained float32 tensors plus the extras.
     var bytes: Int { retained.filter { !isParameter[$0] }.reduce(0) { $0 + 4 * elementCounts[$1] } + extraBytes }
@@ -32,10 +41,16 @@ struct ActivationTrace {
 
     mutating func parameter(elements: Int, trainable: Bool) -> Value { make(elements, requiresGradient: trainable, parameter: true) }
 
-    /// An op with a new float32 output of `elements`.
-    mutating func op(_ inputs: [Value], output elements: Int, savedBytes: Int = 0, savesOutput: Bool = false) -> Value {
+    /// An op with a new float32 output of `elements`; `isProduct` for matrix products, whose
+    /// time the flop count covers.
+    mutating func op(_ inputs: [Value], output elements: Int, savedBytes: Int = 0, savesOutput: Bool = false,
+                     isProduct: Bool = false) -> Value {
         let recorded = inputs.contains { $0.requiresGradient }
         let output = make(elements, requiresGradient: recorded, parameter: false)
+        if !isProduct {
+            let moved = elements + inputs.reduce(0) { $0 + Swift.min($1.elements, elements) }
+            elementwiseElements += recorded ? 3 * moved : moved
+        }
         if recorded {
             for input in inputs { retained.insert(input.id) }
             extraBytes += savedBytes
@@ -43,6 +58,10 @@ struct ActivationTrace {
         }
         return output
     }
+
+    /// Elementwise work inside an op that its inputs and output do not show (attention's
+    /// score matrices), forward and backward together.
+    mutating func work(elements: Int) { elementwiseElements += elements }
 
     /// A view of `value` (same storage), recorded like any op.
     mutating func view(_ value: Value) -> Value {
@@ -66,8 +85,17 @@ struct BertActivationModel {
     let adapters: MethodTensors
     let isDropoutActive: Bool
 
-    /// Bytes saved for backward by one forward pass on a [B, T] batch.
-    func savedBytes(batchSize b: Int, tokens t: Int) -> Int {
+    /// What one training step on a [B, T] batch leaves for backward and moves elementwise.
+    struct Step {
+        /// Bytes saved for backward by the forward pass.
+        var savedBytes: Int
+        /// Float32 elements read and written by forward and backward ops that are not matrix
+        /// products.
+        var elementwiseElements: Int
+    }
+
+    /// The forward pass on a [B, T] batch, replayed.
+    func step(batchSize b: Int, tokens t: Int) -> Step {
         var trace = ActivationTrace()
         let (c, i) = (configuration.hiddenSize, configuration.intermediateSize)
         let n = b * t
@@ -83,7 +111,7 @@ struct BertActivationModel {
         /// x · Wᵀ + b: one op (`linear`), holding x and W.
         func plainLinear(_ x: ActivationTrace.Value, weight: ActivationTrace.Value, bias: ActivationTrace.Value,
                          rows: Int, output: Int) -> ActivationTrace.Value {
-            trace.op([trace.view(x), trace.view(weight), bias], output: rows * output)
+            trace.op([trace.view(x), trace.view(weight), bias], output: rows * output, isProduct: true)
         }
         func linear(_ x: ActivationTrace.Value, _ path: String, rows: Int, input: Int, output: Int) -> ActivationTrace.Value {
             let scaling = adapters.scaling(path)
@@ -94,8 +122,8 @@ struct BertActivationModel {
             if adapters.hasBiasDelta(path) { result = trace.op([result, trained(output)], output: rows * output) }
             if let (rank, probability) = adapters.lora(path) {
                 let source = dropout(x, active: isDropoutActive && probability > 0)
-                let down = trace.op([source, trace.view(trained(rank * input))], output: rows * rank)
-                let up = trace.op([down, trace.view(trained(output * rank))], output: rows * output)
+                let down = trace.op([source, trace.view(trained(rank * input))], output: rows * rank, isProduct: true)
+                let up = trace.op([down, trace.view(trained(output * rank))], output: rows * output, isProduct: true)
                 let scaled = trace.op([up], output: rows * output, savesOutput: true)
                 result = trace.op([result, scaled], output: rows * output)
             }
@@ -138,8 +166,12 @@ struct BertActivationModel {
             let heads = ["query", "key", "value"].map {
                 trace.view(trace.view(linear(hidden, l + "attention.self." + $0, rows: n, input: c, output: c)))
             }
+            // Attention: its products are in the flop count; its [B, H, T, T] scores are scaled,
+            // masked and exponentiated forward, recomputed and differentiated backward: about
+            // six passes over them.
             let context = trace.op(heads + [mask], output: n * c, savedBytes: 4 * b * configuration.attentionHeadCount * t,
-                                   savesOutput: true)
+                                   savesOutput: true, isProduct: true)
+            trace.work(elements: 6 * b * configuration.attentionHeadCount * t * t)
             let merged = trace.op([trace.view(context)], output: n * c)   // permute + reshape copies
             let attentionOutput = dropout(linear(trace.view(merged), l + "attention.output.dense", rows: n, input: c, output: c),
                                           active: hiddenDropout)
@@ -156,6 +188,6 @@ struct BertActivationModel {
         let classifierDropout = isDropoutActive && (configuration.classifierDropoutProbability ?? configuration.hiddenDropoutProbability) > 0
         let logits = linear(dropout(pooled, active: classifierDropout), "classifier", rows: b, input: c, output: labelCount)
         _ = trace.op([logits], output: 1, savedBytes: 4 * b)
-        return trace.bytes
+        return Step(savedBytes: trace.bytes, elementwiseElements: trace.elementwiseElements)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Formats
+import NN
 import TensorCore
 
 /// A fine-tuning method as far as memory and time are concerned.
@@ -56,7 +57,15 @@ public struct TrainingEstimate: Codable, Sendable {
     public var flopsPerStep: Double
     /// Matrix-multiplication throughput the time is based on.
     public var gemmGigaflops: Double
-    /// flops / throughput: a lower bound, elementwise ops come on top.
+    /// Bytes read and written per step by the ops that are not matrix products: the forward
+    /// and backward elementwise ops and attention's score matrices.
+    public var elementwiseBytesPerStep: Double
+    /// Elementwise throughput (bytes read and written per second) the time is based on.
+    public var elementwiseGigabytesPerSecond: Double
+    /// AdamW updates per second (trained elements) the time is based on.
+    public var optimizerElementsPerSecond: Double
+    /// flops at the GEMM rate + elementwise bytes at the elementwise rate + the trained
+    /// elements at the optimizer's rate (data loading and evaluation not included).
     public var secondsPerStep: Double
 }
 
@@ -75,7 +84,10 @@ public struct TrainingEstimate: Codable, Sendable {
 ///
 /// Time is the step's matrix-multiplication flops (forward; backward input gradients where the
 /// input needs one and weight gradients for trained weights; attention) over a GEMM throughput,
-/// measured on this machine with a [B·T, C]·[C, I] product unless given.
+/// plus the bytes its other ops move (`ActivationTrace`'s elementwise traffic) over an
+/// elementwise throughput, plus AdamW's update of every trained element. The rates are
+/// measured on this machine unless given: a [B·T, C] → [B·T, I] linear layer's three
+/// products, an add then a GELU over [B·T, I], and AdamW on a million elements.
 ///
 /// ```swift
 /// let estimator = MemoryEstimator(configuration: try BertConfiguration.load(from: folder), labelCount: 2)
@@ -121,9 +133,10 @@ public struct MemoryEstimator: Sendable {
     }
 
     /// The estimate for one method at batch size B and T tokens per sequence (padded length).
-    /// `gemmGigaflops` nil measures the throughput (about 0.2 s).
+    /// A nil rate is measured (about 0.2 s each).
     public func estimate(method: TrainingMethod, batchSize: Int, tokens: Int, isDropoutActive: Bool = true,
-                         gemmGigaflops: Double? = nil) -> TrainingEstimate {
+                         gemmGigaflops: Double? = nil, elementwiseGigabytesPerSecond: Double? = nil,
+                         optimizerElementsPerSecond: Double? = nil) -> TrainingEstimate {
         precondition(batchSize > 0 && tokens > 0, "MemoryEstimator: batch size \(batchSize) and tokens \(tokens) must be positive")
         let parameters = self.parameters
         let adapters = MethodTensors(method: method, configuration: configuration, parameters: parameters)
@@ -149,9 +162,10 @@ public struct MemoryEstimator: Sendable {
         }
 
         let n = batchSize * tokens, (c, i) = (configuration.hiddenSize, configuration.intermediateSize)
-        let activations = BertActivationModel(configuration: configuration, labelCount: labelCount, adapters: adapters,
-                                              isDropoutActive: isDropoutActive)
-            .savedBytes(batchSize: batchSize, tokens: tokens)
+        let step = BertActivationModel(configuration: configuration, labelCount: labelCount, adapters: adapters,
+                                       isDropoutActive: isDropoutActive)
+            .step(batchSize: batchSize, tokens: tokens)
+        let activations = step.savedBytes
         let workspace = 4 * (2 * n * i + 3 * n * c)
         let weightBytes = weightElementBytes * baseCount
         let gradients = 4 * trainableTensorElements
@@ -167,12 +181,18 @@ public struct MemoryEstimator: Sendable {
 
         let flops = stepFlops(batchSize: batchSize, tokens: tokens, adapters: adapters)
         let throughput = gemmGigaflops ?? Self.measureGEMMGigaflops(rows: Swift.min(n, 2048), inner: c, columns: i)
+        let elementwiseBytes = 4 * Double(step.elementwiseElements)
+        let bandwidth = elementwiseGigabytesPerSecond ?? Self.measureElementwiseGigabytes(rows: Swift.min(n, 2048), columns: i)
+        let updates = optimizerElementsPerSecond ?? Self.measureOptimizerElementsPerSecond()
         return TrainingEstimate(
             parameterCount: baseCount + headCount, trainableParameterCount: trainableCount, weightBytes: weightBytes,
             methodBytes: methodBytes, gradientBytes: gradients, optimizerBytes: optimizer, activationBytes: activations,
             backwardWorkspaceBytes: workspace, firstStepCopyBytes: copies, peakBytes: Swift.max(backward, firstStep),
             peakPhase: backward >= firstStep ? "backward" : "first optimizer step",
-            flopsPerStep: flops, gemmGigaflops: throughput, secondsPerStep: flops / (throughput * 1e9))
+            flopsPerStep: flops, gemmGigaflops: throughput, elementwiseBytesPerStep: elementwiseBytes,
+            elementwiseGigabytesPerSecond: bandwidth, optimizerElementsPerSecond: updates,
+            secondsPerStep: flops / (throughput * 1e9) + elementwiseBytes / (bandwidth * 1e9)
+                + Double(trainableTensorElements) / updates)
     }
 
     /// Matrix-multiplication flops of one training step.
@@ -198,17 +218,60 @@ public struct MemoryEstimator: Sendable {
         return flops
     }
 
-    /// GEMM throughput of this engine on a [rows, inner]·[inner, columns] product, in GFLOP/s.
+    /// GEMM throughput of this engine on a linear layer's three products, in GFLOP/s: forward
+    /// x·Wᵀ ([rows, inner]·[columns, inner]ᵀ), input gradient g·W ([rows, columns]·[columns, inner])
+    /// and weight gradient gᵀ·x ([rows, columns]ᵀ·[rows, inner]). Their flops are equal, so the
+    /// rate is their harmonic mean.
     public static func measureGEMMGigaflops(rows: Int, inner: Int, columns: Int) -> Double {
-        let a = Tensor.randomUniform([rows, inner], seed: 1), b = Tensor.randomUniform([inner, columns], seed: 2)
-        let output = Tensor.zeros([rows, columns])
-        matmul(a, b, into: output)
-        var best = Double.infinity
-        for _ in 0..<5 {
-            let start = DispatchTime.now().uptimeNanoseconds
+        let x = Tensor.randomUniform([rows, inner], seed: 1), weight = Tensor.randomUniform([columns, inner], seed: 2)
+        let g = Tensor.randomUniform([rows, columns], seed: 3)
+        let products: [(Tensor, Tensor, Tensor)] = [(x, weight.transposed(), Tensor.zeros([rows, columns])),
+                                                    (g, weight, Tensor.zeros([rows, inner])),
+                                                    (g.transposed(), x, Tensor.zeros([columns, inner]))]
+        var seconds = 0.0
+        for (a, b, output) in products {
             matmul(a, b, into: output)
+            var best = Double.infinity
+            for _ in 0..<5 {
+                let start = DispatchTime.now().uptimeNanoseconds
+                matmul(a, b, into: output)
+                best = Swift.min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            }
+            seconds += best
+        }
+        return 3 * 2 * Double(rows * inner * columns) / seconds / 1e9
+    }
+
+    /// Elementwise throughput of this engine, in GB/s read and written: `gelu(x + y)` over
+    /// [rows, columns], five floats moved per element (as allocated tensors, like training's ops).
+    public static func measureElementwiseGigabytes(rows: Int, columns: Int) -> Double {
+        let x = Tensor.randomUniform([rows, columns], seed: 3), y = Tensor.randomUniform([rows, columns], seed: 4)
+        _ = (x + y).gelu()
+        var best = Double.infinity
+        for _ in 0..<7 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = (x + y).gelu()
             best = Swift.min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
-        return 2 * Double(rows * inner * columns) / best / 1e9
+        return 5 * 4 * Double(rows * columns) / best / 1e9
+    }
+
+    /// AdamW's update rate on this machine, in elements per second (one million elements).
+    public static func measureOptimizerElementsPerSecond() -> Double {
+        let count = 1 << 20
+        let parameter = UnsafeMutablePointer<Float>.allocate(capacity: count), gradient = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { parameter.deallocate(); gradient.deallocate() }
+        parameter.initialize(repeating: 0.5, count: count)
+        gradient.initialize(repeating: 1e-3, count: count)
+        let optimizer = AdamW(learningRate: 1e-4)
+        var state = Optimizer.ParameterState()
+        var best = Double.infinity
+        for _ in 0..<4 {
+            state.step += 1
+            let start = DispatchTime.now().uptimeNanoseconds
+            optimizer.update(parameter, gradient: gradient, count: count, state: &state)
+            best = Swift.min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return Double(count) / best
     }
 }
