@@ -1,5 +1,5 @@
-// exp, tanh and erf written once over clang vector types, compiled once per instruction-set
-// level. The including file defines VMATH_WIDTH (lanes), VMATH_FMA (1 when fused multiply-add
+// exp, tanh and erf, and the row reductions of softmax and normalization (max, exp-sum, sum,
+// dot), written once over clang vector types, compiled once per instruction-set level. The including file defines VMATH_WIDTH (lanes), VMATH_FMA (1 when fused multiply-add
 // is native) and VMATH_NAME(f) (a per-level function name), and wraps the include in its
 // target pragma.
 //
@@ -121,3 +121,98 @@ static inline vfloat verf_core(vfloat x) {
 void VMATH_NAME(exp)(const float *src, float *dst, long count) { VMATH_APPLY(vexp_core, src, dst, count); }
 void VMATH_NAME(tanh)(const float *src, float *dst, long count) { VMATH_APPLY(vtanh_core, src, dst, count); }
 void VMATH_NAME(erf)(const float *src, float *dst, long count) { VMATH_APPLY(verf_core, src, dst, count); }
+
+/// The largest of `count` floats (-inf when empty; NaN is skipped, as fmax does).
+float VMATH_NAME(max)(const float *src, long count) {
+    vfloat best = -__builtin_inff();
+    long i = 0;
+    for (; i + VMATH_WIDTH <= count; i += VMATH_WIDTH) {
+        vfloat v;
+        memcpy(&v, src + i, sizeof v);
+        best = __builtin_elementwise_max(best, v);
+    }
+    float result = __builtin_reduce_max(best);
+    for (; i < count; i++) result = __builtin_fmaxf(result, src[i]);
+    return result;
+}
+
+/// Horizontal sum of four vector accumulators.
+static inline float vreduce_add4(const vfloat sums[4]) {
+    float partial[VMATH_WIDTH], total = 0;
+    const vfloat sum = (sums[0] + sums[1]) + (sums[2] + sums[3]);
+    memcpy(partial, &sum, sizeof sum);
+    for (int j = 0; j < VMATH_WIDTH; j++) total += partial[j];
+    return total;
+}
+
+/// Σ a[i]·b[i] over `count` floats, on four vector accumulators.
+float VMATH_NAME(dot)(const float *a, const float *b, long count) {
+    vfloat sums[4] = {0, 0, 0, 0};
+    long i = 0;
+    for (; i + 4 * VMATH_WIDTH <= count; i += 4 * VMATH_WIDTH) {
+        for (int u = 0; u < 4; u++) {
+            vfloat x, y;
+            memcpy(&x, a + i + u * VMATH_WIDTH, sizeof x);
+            memcpy(&y, b + i + u * VMATH_WIDTH, sizeof y);
+            sums[u] = VFMA(x, y, sums[u]);
+        }
+    }
+    for (; i + VMATH_WIDTH <= count; i += VMATH_WIDTH) {
+        vfloat x, y;
+        memcpy(&x, a + i, sizeof x);
+        memcpy(&y, b + i, sizeof y);
+        sums[0] = VFMA(x, y, sums[0]);
+    }
+    float total = vreduce_add4(sums);
+    for (; i < count; i++) total += a[i] * b[i];
+    return total;
+}
+
+/// Σ src[i] over `count` floats, on four vector accumulators.
+float VMATH_NAME(sum)(const float *src, long count) {
+    vfloat sums[4] = {0, 0, 0, 0};
+    long i = 0;
+    for (; i + 4 * VMATH_WIDTH <= count; i += 4 * VMATH_WIDTH) {
+        for (int u = 0; u < 4; u++) {
+            vfloat x;
+            memcpy(&x, src + i + u * VMATH_WIDTH, sizeof x);
+            sums[u] += x;
+        }
+    }
+    for (; i + VMATH_WIDTH <= count; i += VMATH_WIDTH) {
+        vfloat x;
+        memcpy(&x, src + i, sizeof x);
+        sums[0] += x;
+    }
+    float total = vreduce_add4(sums);
+    for (; i < count; i++) total += src[i];
+    return total;
+}
+
+/// dst = exp(src - shift) over `count` floats (dst may equal src); returns their sum. Four
+/// vector accumulators keep the adds off one dependency chain.
+float VMATH_NAME(exp_shifted_sum)(const float *src, float *dst, long count, float shift) {
+    vfloat sums[4] = {0, 0, 0, 0};
+    long i = 0;
+    for (; i + VMATH_WIDTH <= count; i += VMATH_WIDTH) {
+        vfloat v;
+        memcpy(&v, src + i, sizeof v);
+        v = vexp_core(v - shift);
+        memcpy(dst + i, &v, sizeof v);
+        sums[(i / VMATH_WIDTH) & 3] += v;
+    }
+    float total = vreduce_add4(sums);
+    if (i < count) {
+        float lanes[VMATH_WIDTH];
+        for (int j = 0; j < VMATH_WIDTH; j++) lanes[j] = i + j < count ? src[i + j] : shift;
+        vfloat v;
+        memcpy(&v, lanes, sizeof v);
+        v = vexp_core(v - shift);
+        memcpy(lanes, &v, sizeof v);
+        for (long j = 0; i + j < count; j++) {
+            dst[i + j] = lanes[j];
+            total += lanes[j];
+        }
+    }
+    return total;
+}

@@ -5,7 +5,11 @@
 #define VMATH_DECLARE(level)                                                                      \
     void peft_vexp_##level(const float *src, float *dst, long count);                             \
     void peft_vtanh_##level(const float *src, float *dst, long count);                            \
-    void peft_verf_##level(const float *src, float *dst, long count);
+    void peft_verf_##level(const float *src, float *dst, long count);                             \
+    float peft_vmax_##level(const float *src, long count);                                        \
+    float peft_vexp_shifted_sum_##level(const float *src, float *dst, long count, float shift);  \
+    float peft_vsum_##level(const float *src, long count);                                        \
+    float peft_vdot_##level(const float *a, const float *b, long count);
 
 VMATH_DECLARE(portable)
 #if defined(__x86_64__)

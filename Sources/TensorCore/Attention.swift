@@ -148,7 +148,12 @@ private struct AttentionProblem {
             let m = mask.tensor.storage.floats, s = mask.strides
             let base = mask.offset + headIndex / heads * s[0] + headIndex % heads * s[1]
             for i in 0..<tq {
-                for j in 0..<tk { p[i * tk + j] += m[base + i * s[2] + j * s[3]] }
+                let row = p + i * tk, maskRow = m + base + i * s[2]
+                if s[3] == 1 {
+                    for j in 0..<tk { row[j] += maskRow[j] }   // contiguous along keys: vectorised
+                } else {
+                    for j in 0..<tk { row[j] += maskRow[j * s[3]] }
+                }
             }
         }
         for i in 0..<tq {
@@ -163,21 +168,16 @@ private struct AttentionProblem {
                 if logSumExp == -.infinity {
                     row.update(repeating: 0, count: tk)
                 } else {
-                    for j in 0..<tk { row[j] -= logSumExp }
-                    peft_vexp(row, row, tk)
+                    _ = peft_vexp_shifted_sum(row, row, tk, logSumExp)
                 }
             } else {
-                var maximum = -Float.infinity
-                for j in 0..<tk { maximum = Swift.max(maximum, row[j]) }
+                let maximum = peft_vmax(row, tk)
                 guard maximum > -.infinity else {
                     row.update(repeating: 0, count: tk)
                     logSumExps[i] = -.infinity
                     continue
                 }
-                for j in 0..<tk { row[j] -= maximum }
-                peft_vexp(row, row, tk)
-                var total: Float = 0
-                for j in 0..<tk { total += row[j] }
+                let total = peft_vexp_shifted_sum(row, row, tk, maximum)
                 let inverse = 1 / total
                 for j in 0..<tk { row[j] *= inverse }
                 logSumExps[i] = maximum + Foundation.log(total)
@@ -215,9 +215,9 @@ private struct AttentionProblem {
             multiply(.matrix(headDO, columns: dv), v.operand(headIndex, self, transposed: true),
                      m: tq, n: tk, k: dv, into: dS)
             for i in 0..<tq {
-                var rowDot: Float = 0
-                for c in 0..<dv { rowDot += headDO[i * dv + c] * headO[i * dv + c] }
-                for j in 0..<tk { dS[i * tk + j] = p[i * tk + j] * (dS[i * tk + j] - rowDot) }
+                let rowDot = peft_vdot(headDO + i * dv, headO + i * dv, dv)
+                let dSRow = dS + i * tk, pRow = p + i * tk
+                for j in 0..<tk { dSRow[j] = pRow[j] * (dSRow[j] - rowDot) }
             }
             if let dMask { (dMask + headIndex * tq * tk).update(from: dS, count: tq * tk) }
             if let dq {

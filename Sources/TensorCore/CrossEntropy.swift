@@ -43,8 +43,7 @@ public func crossEntropy(logits: Tensor /* [N, C] */, targets: [Int], ignoreInde
                 let xRow = x + row * classes
                 let logSumExp = logSoftmaxRow(xRow, scratch, classes, scratch: scratch + classes)
                 lse[row] = logSumExp
-                var total: Float = 0
-                for c in 0..<classes { total += scratch[c] }
+                let total = peft_vsum(scratch, classes)
                 let negativeLogLikelihood = -scratch[targets[row]]
                 losses[row] = (1 - labelSmoothing) * negativeLogLikelihood - labelSmoothing * total / Float(classes)
             }

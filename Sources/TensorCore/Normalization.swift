@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Layer norm and RMS norm over the last axis: fused forward passes that keep per-row
@@ -23,16 +24,14 @@ public func layerNorm(_ x: Tensor /* [..., C] */, weight: Tensor? /* [C] */, bia
     forEachRowChunk(rows: rows, rowLength: channels) { chunk in
         for row in chunk {
             let xRow = input + row * channels, yRow = y + row * channels
-            var total: Float = 0
-            for c in 0..<channels { total += xRow[c] }
-            let mean = total / Float(channels)
-            var squares: Float = 0
-            for c in 0..<channels { squares += (xRow[c] - mean) * (xRow[c] - mean) }
+            let mean = peft_vsum(xRow, channels) / Float(channels)
+            for c in 0..<channels { yRow[c] = xRow[c] - mean }   // centred, then scaled in place
+            let squares = peft_vdot(yRow, yRow, channels)
             let reciprocal = 1 / (squares / Float(channels) + epsilon).squareRoot()
             stats[2 * row] = mean
             stats[2 * row + 1] = reciprocal
             for c in 0..<channels {
-                var value = (xRow[c] - mean) * reciprocal
+                var value = yRow[c] * reciprocal
                 if let w { value *= w[c] }
                 if let b { value += b[c] }
                 yRow[c] = value
@@ -94,9 +93,7 @@ public func rmsNorm(_ x: Tensor /* [..., C] */, weight: Tensor? /* [C] */, epsil
     forEachRowChunk(rows: rows, rowLength: channels) { chunk in
         for row in chunk {
             let xRow = input + row * channels, yRow = y + row * channels
-            var squares: Float = 0
-            for c in 0..<channels { squares += xRow[c] * xRow[c] }
-            let reciprocal = 1 / (squares / Float(channels) + epsilon).squareRoot()
+            let reciprocal = 1 / (peft_vdot(xRow, xRow, channels) / Float(channels) + epsilon).squareRoot()
             r[row] = reciprocal
             for c in 0..<channels { yRow[c] = xRow[c] * reciprocal * (w?[c] ?? 1) }
         }

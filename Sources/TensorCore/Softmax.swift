@@ -32,8 +32,7 @@ extension Tensor {
             forEachRowChunk(rows: result.count / Swift.max(length, 1), rowLength: length) { rows in
                 for row in rows {
                     let gRow = g + row * length, pRow = p + row * length, rRow = r + row * length
-                    var dot: Float = 0
-                    for j in 0..<length { dot += gRow[j] * pRow[j] }
+                    let dot = peft_vdot(gRow, pRow, length)
                     for j in 0..<length { rRow[j] = pRow[j] * (gRow[j] - dot) }
                 }
             }
@@ -71,8 +70,7 @@ extension Tensor {
             forEachRowChunk(rows: result.count / Swift.max(length, 1), rowLength: length) { rows in
                 for row in rows {
                     let gRow = g + row * length, lRow = l + row * length, rRow = r + row * length
-                    var total: Float = 0
-                    for j in 0..<length { total += gRow[j] }
+                    let total = peft_vsum(gRow, length)
                     peft_vexp(lRow, rRow, length)
                     for j in 0..<length { rRow[j] = gRow[j] - rRow[j] * total }
                 }
@@ -85,17 +83,12 @@ extension Tensor {
 /// Softmax of one contiguous row of `length` elements from `x` into `y`; an all -inf row gives
 /// zeros.
 func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ length: Int) {
-    var maximum = -Float.infinity
-    for j in 0..<length { maximum = Swift.max(maximum, x[j]) }
+    let maximum = peft_vmax(x, length)
     if maximum == -.infinity {
         y.update(repeating: 0, count: length)
         return
     }
-    for j in 0..<length { y[j] = x[j] - maximum }
-    peft_vexp(y, y, length)
-    var total: Float = 0
-    for j in 0..<length { total += y[j] }
-    let inverse = 1 / total
+    let inverse = 1 / peft_vexp_shifted_sum(x, y, length, maximum)
     for j in 0..<length { y[j] *= inverse }
 }
 
@@ -104,17 +97,12 @@ func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ l
 @discardableResult
 func logSoftmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ length: Int,
                    scratch: UnsafeMutablePointer<Float>) -> Float {
-    var maximum = -Float.infinity
-    for j in 0..<length { maximum = Swift.max(maximum, x[j]) }
+    let maximum = peft_vmax(x, length)
     if maximum == -.infinity {
         y.update(repeating: -.infinity, count: length)
         return -.infinity
     }
-    for j in 0..<length { scratch[j] = x[j] - maximum }
-    peft_vexp(scratch, scratch, length)
-    var total: Float = 0
-    for j in 0..<length { total += scratch[j] }
-    let logTotal = Foundation.log(total)
+    let logTotal = Foundation.log(peft_vexp_shifted_sum(x, scratch, length, maximum))
     for j in 0..<length { y[j] = (x[j] - maximum) - logTotal }
     return maximum + logTotal
 }

@@ -79,23 +79,29 @@ extension Tensor {
         mapped("clamp", { Swift.min(Swift.max($0, low), high) }) { x, _ in x >= low && x <= high ? 1 : 0 }
     }
 
-    /// GELU, exact (x·Φ(x) with erf) or with the tanh approximation.
+    /// GELU, exact (x·Φ(x) with erf) or with the tanh approximation. Threaded, in chunks that
+    /// stay in cache across the three passes (argument, erf or tanh, product).
     public func gelu(approximate: Bool = false) -> Tensor {
         let source = contiguous()
         let output = Tensor.uninitialized(shape)
-        let x = source.storage.floats + source.offset, y = output.storage.floats
-        if approximate {
-            let c: Float = (2 / Float.pi).squareRoot()
-            for index in 0..<count { y[index] = c * (x[index] + 0.044715 * x[index] * x[index] * x[index]) }
-            peft_vtanh(y, y, count)
-            for index in 0..<count { y[index] = 0.5 * x[index] * (1 + y[index]) }
-            return recordGELU("gelu_tanh", output, input: source, approximate: true)
+        let x = UncheckedSendable(source.storage.floats + source.offset), y = UncheckedSendable(output.storage.floats)
+        Parallel.forEachChunk(count, granularity: 4096) { range in
+            for start in stride(from: range.lowerBound, to: range.upperBound, by: 4096) {
+                let n = Swift.min(4096, range.upperBound - start)
+                let xs = x.value + start, ys = y.value + start
+                if approximate {
+                    let c: Float = (2 / Float.pi).squareRoot()
+                    for i in 0..<n { ys[i] = c * (xs[i] + 0.044715 * xs[i] * xs[i] * xs[i]) }
+                    peft_vtanh(ys, ys, n)
+                } else {
+                    let invSqrt2: Float = 1 / Float(2).squareRoot()
+                    for i in 0..<n { ys[i] = xs[i] * invSqrt2 }
+                    peft_verf(ys, ys, n)
+                }
+                for i in 0..<n { ys[i] = 0.5 * xs[i] * (1 + ys[i]) }
+            }
         }
-        let invSqrt2: Float = 1 / Float(2).squareRoot()
-        for index in 0..<count { y[index] = x[index] * invSqrt2 }
-        peft_verf(y, y, count)
-        for index in 0..<count { y[index] = 0.5 * x[index] * (1 + y[index]) }
-        return recordGELU("gelu", output, input: source, approximate: false)
+        return recordGELU(approximate ? "gelu_tanh" : "gelu", output, input: source, approximate: approximate)
     }
 
     /// Records GELU with a derivative computed by the vector kernels in chunks, threaded:

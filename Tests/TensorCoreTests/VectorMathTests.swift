@@ -3,8 +3,9 @@ import Foundation
 import Testing
 
 extension CPULevelTests {
-    /// The vectorised exp, tanh and erf against Foundation (libm), and the f16/bf16 conversions
-    /// against the scalar reference, at every level this machine runs.
+    /// The vectorised exp, tanh and erf against Foundation (libm), the row reductions against
+    /// double precision, and the f16/bf16 conversions against the scalar reference, at every
+    /// level this machine runs.
     @Suite struct VectorMathTests {
         /// Every 20011th float bit pattern (both signs, subnormals to infinities), a dense grid
         /// over [-12, 12] where the approximations switch branches, and edge cases.
@@ -64,6 +65,36 @@ extension CPULevelTests {
             values.withUnsafeMutableBufferPointer { peft_vexp($0.baseAddress!, $0.baseAddress!, 3) }
             #expect(values[0] == Foundation.exp(-1) && values[1] == 1 && values[2] == Foundation.exp(0.5))
             #expect(values[3] == 2 && values[4] == 30)
+        }
+
+        /// The row reductions against double-precision loops, at every length from 0 to 100 (whole
+        /// vectors, the four-accumulator loop and every tail): max, exp(x - shift) with its sum,
+        /// sum and dot product.
+        @Test(arguments: supportedCPULevels)
+        func rowReductionsMatchDoublePrecision(level: Int32) {
+            withCPULevel(level) {
+                for count in 0...100 {
+                    let x = (0..<count).map { Float(Foundation.sin(Double($0) * 1.7) * 5) }
+                    let y = (0..<count).map { Float(Foundation.cos(Double($0) * 0.3)) }
+                    let maximum = peft_vmax(x, count)
+                    #expect(maximum == (x.max() ?? -.infinity), "max, count \(count)")
+                    var exps = [Float](repeating: .nan, count: count)
+                    let total = peft_vexp_shifted_sum(x, &exps, count, maximum)
+                    let reference = x.map { Foundation.exp(Double($0) - Double(maximum)) }
+                    #expect(Swift.abs(Double(total) - reference.reduce(0, +)) <= 1e-6 * Swift.max(1, reference.reduce(0, +)), "exp sum, count \(count)")
+                    for (value, expected) in zip(exps, reference) { #expect(Swift.abs(Double(value) - expected) <= 1e-6 * expected) }
+                    let magnitude = x.reduce(0.0) { $0 + Double(Swift.abs($1)) }
+                    #expect(Swift.abs(Double(peft_vsum(x, count)) - x.reduce(0.0) { $0 + Double($1) }) <= 1e-6 * magnitude + 1e-7, "sum, count \(count)")
+                    let dot = zip(x, y).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+                    #expect(Swift.abs(Double(peft_vdot(x, y, count)) - dot) <= 1e-6 * magnitude + 1e-7, "dot, count \(count)")
+                }
+                // max skips NaN and sees -inf; exp(-inf - shift) is 0.
+                let edges: [Float] = [.nan, -.infinity, 3, .nan, -2]
+                #expect(peft_vmax(edges, edges.count) == 3)
+                #expect(peft_vmax([Float](repeating: -.infinity, count: 20), 20) == -.infinity)
+                var out = [Float](repeating: 1, count: 2)
+                #expect(peft_vexp_shifted_sum([-.infinity, 0], &out, 2, 0) == 1 && out == [0, 1])
+            }
         }
 
         @Test(arguments: supportedCPULevels)

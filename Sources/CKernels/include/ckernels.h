@@ -57,6 +57,14 @@ void peft_f32_to_bf16(const float *src, uint16_t *dst, long count);
 void peft_vexp(const float *src, float *dst, long count);
 void peft_vtanh(const float *src, float *dst, long count);
 void peft_verf(const float *src, float *dst, long count);
+/// The passes of a softmax row: the largest of `count` floats (-inf when empty, NaN skipped),
+/// and dst = exp(src - shift) (dst may equal src) returning the sum of dst.
+float peft_vmax(const float *src, long count);
+float peft_vexp_shifted_sum(const float *src, float *dst, long count, float shift);
+/// Row reductions on several vector accumulators (so the additions run in a different order
+/// than a sequential loop): Σ src[i] and Σ a[i]·b[i].
+float peft_vsum(const float *src, long count);
+float peft_vdot(const float *a, const float *b, long count);
 
 /// Peak single-core FMA throughput in GFLOP/s, measured for about `seconds` of the calling
 /// thread's CPU time (so other processes on the core do not lower it) by a register-resident
