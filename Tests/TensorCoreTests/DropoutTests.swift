@@ -21,6 +21,23 @@ import TestSupport
         #expect(x.dropout(probability: 1, generator: &all).toArray().allSatisfy { $0 == 0 })
     }
 
+    /// The mask is drawn in independently seeded blocks, threaded: every block drops about
+    /// the probability, and the thread count does not change the mask.
+    @Test func blocksDropTheirShareWhateverTheThreadCount() {
+        let x = Tensor.ones([5 * Tensor.dropoutBlock + 77])
+        func masked(threads: Int) -> [Float] {
+            var generator = RandomGenerator(seed: 21)
+            return Parallel.withThreadCount(threads) { x.dropout(probability: 0.1, generator: &generator).toArray() }
+        }
+        let values = masked(threads: 1)
+        #expect(values == masked(threads: 2) && values == masked(threads: 3))
+        for start in stride(from: 0, to: values.count, by: Tensor.dropoutBlock) {
+            let block = values[start..<Swift.min(values.count, start + Tensor.dropoutBlock)]
+            guard block.count > 1000 else { continue }
+            #expect(abs(Float(block.filter { $0 == 0 }.count) / Float(block.count) - 0.1) < 0.015)
+        }
+    }
+
     @Test func isReproducibleAndKeepsItsMaskForTheGradient() {
         let x = Tensor.randomNormal([3, 5], seed: 4)
         var first = RandomGenerator(seed: 9), second = RandomGenerator(seed: 9)
