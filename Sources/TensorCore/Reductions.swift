@@ -1,3 +1,5 @@
+import CKernels
+
 /// Reductions over axes: sum, mean, variance, max, argmax.
 extension Tensor {
     /// Sums over `axes` (all axes when nil). With `keepingDimensions`, reduced axes stay as 1.
@@ -10,13 +12,16 @@ extension Tensor {
         let x = source.storage.floats, y = output.storage.floats
         let xStride = source.strides.last ?? 0, yStride = accumulatorStrides.last ?? 0
         forEachRow(shape: shape, strides: [source.strides, accumulatorStrides], offsets: [source.offset, 0]) { offsets, length in
-            let xStart = offsets[0], yStart = offsets[1]
-            if yStride == 0 {
+            let xRow = x + offsets[0], yRow = y + offsets[1]
+            switch (xStride, yStride) {
+            case (1, 0): yRow[0] += peft_vsum(xRow, length)                          // along a contiguous row
+            case (1, 1): for element in 0..<length { yRow[element] += xRow[element] } // rows into a row: vectorised
+            case (_, 0):
                 var total: Float = 0
-                for element in 0..<length { total += x[xStart + element * xStride] }
-                y[yStart] += total
-            } else {
-                for element in 0..<length { y[yStart + element * yStride] += x[xStart + element * xStride] }
+                for element in 0..<length { total += xRow[element * xStride] }
+                yRow[0] += total
+            default:
+                for element in 0..<length { yRow[element * yStride] += xRow[element * xStride] }
             }
         }
         let finalShape = keepingDimensions ? keptShape : shape.enumerated().filter { !reduced.contains($0.offset) }.map(\.element)

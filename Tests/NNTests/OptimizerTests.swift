@@ -44,6 +44,34 @@ import TestSupport
         expectMatches("adamw", AdamW(learningRate: 0.01, weightDecay: 0.1))
     }
 
+    /// AdamW splits large tensors across threads: the same update element for element as one
+    /// thread, and each element as the PyTorch-checked small case computes it.
+    @Test func adamWOnALargeTensorIsTheSameOnAnyThreadCount() {
+        let count = 300_001
+        let initial = Tensor.randomNormal([count], seed: 5).toArray(), gradient = Tensor.randomNormal([count], seed: 6)
+        func updated(threads: Int) -> [Float] {
+            let model = Holder(initial)
+            let optimizer = AdamW(learningRate: 0.01, weightDecay: 0.1)
+            Parallel.withThreadCount(threads) {
+                for _ in 0..<2 {
+                    model.parameter("weight").grad = gradient
+                    optimizer.step(model)
+                }
+            }
+            return model.parameter("weight").toArray()
+        }
+        let threaded = updated(threads: 2)
+        #expect(threaded == updated(threads: 1))
+        // The last element alone, through the unsplit path.
+        let single = Holder([initial[count - 1]])
+        let optimizer = AdamW(learningRate: 0.01, weightDecay: 0.1)
+        for _ in 0..<2 {
+            single.parameter("weight").grad = Tensor([gradient.toArray()[count - 1]], shape: [1])
+            optimizer.step(single)
+        }
+        #expect(single.parameter("weight").toArray()[0] == threaded[count - 1])
+    }
+
     @Test func sgdVariantsMatchPyTorch() {
         expectMatches("sgd", SGD(learningRate: 0.1))
         expectMatches("sgd_momentum", SGD(learningRate: 0.1, momentum: 0.9, dampening: 0.1, weightDecay: 0.01))

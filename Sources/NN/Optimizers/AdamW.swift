@@ -29,12 +29,15 @@ public final class AdamW: Optimizer, @unchecked Sendable {
         let stepSize = learningRate / correction1
         let decay = 1 - learningRate * weightDecay
         let (b1, b2, eps) = (beta1, beta2, epsilon)
-        for index in 0..<count {
-            let g = gradient[index]
-            parameter[index] *= decay
-            m[index] = b1 * m[index] + (1 - b1) * g
-            v[index] = b2 * v[index] + (1 - b2) * g * g
-            parameter[index] -= stepSize * m[index] / (v[index].squareRoot() / correction2Root + eps)
+        // Large tensors (embeddings, full fine-tuning's matrices) are split across the threads.
+        Parallel.forEachChunk(count, granularity: 1 << 16) { range in
+            for index in range {
+                let g = gradient[index]
+                parameter[index] *= decay
+                m[index] = b1 * m[index] + (1 - b1) * g
+                v[index] = b2 * v[index] + (1 - b2) * g * g
+                parameter[index] -= stepSize * m[index] / (v[index].squareRoot() / correction2Root + eps)
+            }
         }
     }
 }
