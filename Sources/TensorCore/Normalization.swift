@@ -49,25 +49,17 @@ public func layerNorm(_ x: Tensor /* [..., C] */, weight: Tensor? /* [C] */, bia
         let needsParameters = (weight?.requiresGradient ?? false) || (bias?.requiresGradient ?? false)
         let (inputGradient, weightGradient, biasGradient) = normalizationBackward(
             rows: rows, channels: channels, inputShape: savedInput.shape, needsParameters: needsParameters
-        ) { row, dx, dw, db in
+        ) { row, dx, dw, db, normalized in
             // x̂ = (x - μ)·r;  dx̂ = g·w;  dx = r·(dx̂ - mean(dx̂) - x̂·mean(dx̂·x̂))
             let gRow = g + row * channels, xRow = x + row * channels
             let mean = stats[2 * row], reciprocal = stats[2 * row + 1]
-            var meanGradient: Float = 0, meanProjection: Float = 0
-            for c in 0..<channels {
-                let normalized = (xRow[c] - mean) * reciprocal
-                let scaled = gRow[c] * (w?[c] ?? 1)
-                meanGradient += scaled
-                meanProjection += scaled * normalized
-                if let dw { dw[c] += gRow[c] * normalized }
-                if let db { db[c] += gRow[c] }
-            }
-            meanGradient /= Float(channels)
-            meanProjection /= Float(channels)
-            for c in 0..<channels {
-                let normalized = (xRow[c] - mean) * reciprocal
-                dx[c] = reciprocal * (gRow[c] * (w?[c] ?? 1) - meanGradient - normalized * meanProjection)
-            }
+            for c in 0..<channels { normalized[c] = (xRow[c] - mean) * reciprocal }
+            if let w { for c in 0..<channels { dx[c] = gRow[c] * w[c] } } else { dx.update(from: gRow, count: channels) }
+            let meanGradient = peft_vsum(dx, channels) / Float(channels)
+            let meanProjection = peft_vdot(dx, normalized, channels) / Float(channels)
+            if let dw { for c in 0..<channels { dw[c] += gRow[c] * normalized[c] } }
+            if let db { for c in 0..<channels { db[c] += gRow[c] } }
+            for c in 0..<channels { dx[c] = reciprocal * (dx[c] - meanGradient - normalized[c] * meanProjection) }
         }
         var result: [Tensor?] = [inputGradient]
         if let weight { result.append(weight.requiresGradient ? weightGradient : nil) }
@@ -109,19 +101,13 @@ public func rmsNorm(_ x: Tensor /* [..., C] */, weight: Tensor? /* [C] */, epsil
         let (inputGradient, weightGradient, _) = normalizationBackward(
             rows: rows, channels: channels, inputShape: savedInput.shape,
             needsParameters: weight?.requiresGradient ?? false
-        ) { row, dx, dw, _ in
+        ) { row, dx, dw, _, _ in
             // x̂ = x·r;  dx̂ = g·w;  dx = r·(dx̂ - x̂·mean(dx̂·x̂))
             let gRow = g + row * channels, xRow = x + row * channels, reciprocal = r[row]
-            var meanProjection: Float = 0
-            for c in 0..<channels {
-                let normalized = xRow[c] * reciprocal
-                meanProjection += gRow[c] * (w?[c] ?? 1) * normalized
-                if let dw { dw[c] += gRow[c] * normalized }
-            }
-            meanProjection /= Float(channels)
-            for c in 0..<channels {
-                dx[c] = reciprocal * (gRow[c] * (w?[c] ?? 1) - xRow[c] * reciprocal * meanProjection)
-            }
+            if let w { for c in 0..<channels { dx[c] = gRow[c] * w[c] } } else { dx.update(from: gRow, count: channels) }
+            let meanProjection = reciprocal * peft_vdot(dx, xRow, channels) / Float(channels)
+            if let dw { for c in 0..<channels { dw[c] += gRow[c] * xRow[c] * reciprocal } }
+            for c in 0..<channels { dx[c] = reciprocal * (dx[c] - xRow[c] * reciprocal * meanProjection) }
         }
         return [inputGradient] + (weight.map { [$0.requiresGradient ? weightGradient : nil] } ?? [])
     }
@@ -133,14 +119,14 @@ private func checkChannelParameter(_ parameter: Tensor?, named name: String, for
                  "\(op): \(name) of shape \(parameter.shape) does not match the last axis of input \(x.shape)")
 }
 
-/// Shared backward loop of the normalisations: calls `body(row, dx, dw, db)` for each row,
-/// threaded in chunks; `dx` points at the row of the input gradient, `dw` and `db` at the
+/// Shared backward loop of the normalisations: calls `body(row, dx, dw, db, scratch)` for each
+/// row, threaded in chunks; `dx` points at the row of the input gradient, `dw` and `db` at the
 /// chunk's private parameter-gradient accumulators (nil unless `needsParameters`), which are
-/// summed afterwards.
+/// summed afterwards, and `scratch` at `channels` floats of the chunk's own.
 private func normalizationBackward(
     rows: Int, channels: Int, inputShape: [Int], needsParameters: Bool,
     _ body: (_ row: Int, _ dx: UnsafeMutablePointer<Float>, _ dw: UnsafeMutablePointer<Float>?,
-             _ db: UnsafeMutablePointer<Float>?) -> Void
+             _ db: UnsafeMutablePointer<Float>?, _ scratch: UnsafeMutablePointer<Float>) -> Void
 ) -> (Tensor, Tensor, Tensor) {
     let inputGradient = Tensor.zeros(inputShape)
     let weightGradient = Tensor.zeros([channels]), biasGradient = Tensor.zeros([channels])
@@ -152,8 +138,10 @@ private func normalizationBackward(
     Parallel.forEach(chunkCount) { chunk in
         let dw = needsParameters ? partial + chunk * 2 * channels : nil
         let db = dw.map { $0 + channels }
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(channels, 1))
+        defer { scratch.deallocate() }
         for row in (chunk * perChunk)..<Swift.min(rows, (chunk + 1) * perChunk) {
-            body(row, dx + row * channels, dw, db)
+            body(row, dx + row * channels, dw, db, scratch)
         }
     }
     if needsParameters {
