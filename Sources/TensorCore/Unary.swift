@@ -115,9 +115,11 @@ extension Tensor {
             let x = UncheckedSendable(savedInput.storage.floats + savedInput.offset)
             let r = UncheckedSendable(result.storage.floats)
             Parallel.forEachChunk(result.count, granularity: 4096) { range in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 4096)
+                defer { scratch.deallocate() }
                 for start in stride(from: range.lowerBound, to: range.upperBound, by: 4096) {
                     let n = Swift.min(4096, range.upperBound - start)
-                    geluDerivative(x.value + start, count: n, approximate: approximate, into: r.value + start)
+                    geluDerivative(x.value + start, count: n, approximate: approximate, scratch: scratch, into: r.value + start)
                     for index in start..<(start + n) { r.value[index] *= g.value[index] }
                 }
             }
@@ -126,26 +128,23 @@ extension Tensor {
     }
 }
 
-/// dGELU/dx at `count` elements of `x`, written to `output` (which also serves as scratch).
-private func geluDerivative(_ x: UnsafePointer<Float>, count: Int, approximate: Bool, into output: UnsafeMutablePointer<Float>) {
-    var scratch = [Float](repeating: 0, count: count)
-    scratch.withUnsafeMutableBufferPointer { buffer in
-        let s = buffer.baseAddress!
-        if approximate {
-            let c: Float = (2 / Float.pi).squareRoot()
-            for i in 0..<count { s[i] = c * (x[i] + 0.044715 * x[i] * x[i] * x[i]) }
-            peft_vtanh(s, s, count)
-            for i in 0..<count {
-                let t = s[i]
-                output[i] = 0.5 * (1 + t) + 0.5 * x[i] * (1 - t * t) * c * (1 + 3 * 0.044715 * x[i] * x[i])
-            }
-        } else {
-            let invSqrt2: Float = 1 / Float(2).squareRoot(), invSqrt2Pi: Float = 1 / (2 * Float.pi).squareRoot()
-            for i in 0..<count { s[i] = x[i] * invSqrt2 }
-            peft_verf(s, s, count)
-            for i in 0..<count { output[i] = -0.5 * x[i] * x[i] }
-            peft_vexp(output, output, count)
-            for i in 0..<count { output[i] = 0.5 * (1 + s[i]) + x[i] * output[i] * invSqrt2Pi }
+/// dGELU/dx at `count` elements of `x`, written to `output`; `s` is scratch for `count` floats.
+private func geluDerivative(_ x: UnsafePointer<Float>, count: Int, approximate: Bool, scratch s: UnsafeMutablePointer<Float>,
+                            into output: UnsafeMutablePointer<Float>) {
+    if approximate {
+        let c: Float = (2 / Float.pi).squareRoot()
+        for i in 0..<count { s[i] = c * (x[i] + 0.044715 * x[i] * x[i] * x[i]) }
+        peft_vtanh(s, s, count)
+        for i in 0..<count {
+            let t = s[i]
+            output[i] = 0.5 * (1 + t) + 0.5 * x[i] * (1 - t * t) * c * (1 + 3 * 0.044715 * x[i] * x[i])
         }
+    } else {
+        let invSqrt2: Float = 1 / Float(2).squareRoot(), invSqrt2Pi: Float = 1 / (2 * Float.pi).squareRoot()
+        for i in 0..<count { s[i] = x[i] * invSqrt2 }
+        peft_verf(s, s, count)
+        for i in 0..<count { output[i] = -0.5 * x[i] * x[i] }
+        peft_vexp(output, output, count)
+        for i in 0..<count { output[i] = 0.5 * (1 + s[i]) + x[i] * output[i] * invSqrt2Pi }
     }
 }
