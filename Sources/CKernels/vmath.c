@@ -1,5 +1,5 @@
-// Elementwise exp, tanh and erf and the row reductions: the portable build of vmath_impl.h and the dispatch
-// to the level selected at start-up.
+// Elementwise exp, tanh and erf and the row reductions: the portable build of vmath_impl.h
+// and the dispatch to the level selected at start-up.
 #include "ckernels.h"
 #include "vmath_levels.h"
 

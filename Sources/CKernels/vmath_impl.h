@@ -1,7 +1,7 @@
 // exp, tanh and erf, and the row reductions of softmax and normalization (max, exp-sum, sum,
-// dot), written once over clang vector types, compiled once per instruction-set level. The including file defines VMATH_WIDTH (lanes), VMATH_FMA (1 when fused multiply-add
-// is native) and VMATH_NAME(f) (a per-level function name), and wraps the include in its
-// target pragma.
+// dot), written once over clang vector types, compiled once per instruction-set level. The
+// including file defines VMATH_WIDTH (lanes), VMATH_FMA (1 when fused multiply-add is native)
+// and VMATH_NAME(f) (a per-level function name), and wraps the include in its target pragma.
 //
 // Accuracy (tested against libm in VectorMathTests): about 2 ulp over the whole float range.
 //   exp:  x = n ln2 + r, |r| <= ln2/2; Cephes' degree-7 polynomial for e^r; 2^n applied in two
@@ -145,62 +145,63 @@ static inline float vreduce_add4(const vfloat sums[4]) {
     return total;
 }
 
-/// Σ a[i]·b[i] over `count` floats, on four vector accumulators.
+/// Runs `step(i, accumulator)` over the whole vectors of `count` elements, rotating over four
+/// accumulators `sums` so the additions are not one dependency chain; leaves `i` at the first
+/// element past them.
+#define VMATH_FOUR_WAY(count, step)                                                               \
+    vfloat sums[4] = {0, 0, 0, 0};                                                                \
+    long i = 0;                                                                                   \
+    for (; i + 4 * VMATH_WIDTH <= (count); i += 4 * VMATH_WIDTH) {                                \
+        step(i, sums[0]);                                                                         \
+        step(i + VMATH_WIDTH, sums[1]);                                                           \
+        step(i + 2 * VMATH_WIDTH, sums[2]);                                                       \
+        step(i + 3 * VMATH_WIDTH, sums[3]);                                                       \
+    }                                                                                             \
+    for (; i + VMATH_WIDTH <= (count); i += VMATH_WIDTH) step(i, sums[0])
+
+#define DOT_STEP(at, sum)                                                                         \
+    do {                                                                                          \
+        vfloat x, y;                                                                              \
+        memcpy(&x, a + (at), sizeof x);                                                           \
+        memcpy(&y, b + (at), sizeof y);                                                           \
+        sum = VFMA(x, y, sum);                                                                    \
+    } while (0)
+
+/// Σ a[i]·b[i] over `count` floats.
 float VMATH_NAME(dot)(const float *a, const float *b, long count) {
-    vfloat sums[4] = {0, 0, 0, 0};
-    long i = 0;
-    for (; i + 4 * VMATH_WIDTH <= count; i += 4 * VMATH_WIDTH) {
-        for (int u = 0; u < 4; u++) {
-            vfloat x, y;
-            memcpy(&x, a + i + u * VMATH_WIDTH, sizeof x);
-            memcpy(&y, b + i + u * VMATH_WIDTH, sizeof y);
-            sums[u] = VFMA(x, y, sums[u]);
-        }
-    }
-    for (; i + VMATH_WIDTH <= count; i += VMATH_WIDTH) {
-        vfloat x, y;
-        memcpy(&x, a + i, sizeof x);
-        memcpy(&y, b + i, sizeof y);
-        sums[0] = VFMA(x, y, sums[0]);
-    }
+    VMATH_FOUR_WAY(count, DOT_STEP);
     float total = vreduce_add4(sums);
     for (; i < count; i++) total += a[i] * b[i];
     return total;
 }
 
-/// Σ src[i] over `count` floats, on four vector accumulators.
+#define SUM_STEP(at, sum)                                                                         \
+    do {                                                                                          \
+        vfloat x;                                                                                 \
+        memcpy(&x, src + (at), sizeof x);                                                         \
+        sum += x;                                                                                 \
+    } while (0)
+
+/// Σ src[i] over `count` floats.
 float VMATH_NAME(sum)(const float *src, long count) {
-    vfloat sums[4] = {0, 0, 0, 0};
-    long i = 0;
-    for (; i + 4 * VMATH_WIDTH <= count; i += 4 * VMATH_WIDTH) {
-        for (int u = 0; u < 4; u++) {
-            vfloat x;
-            memcpy(&x, src + i + u * VMATH_WIDTH, sizeof x);
-            sums[u] += x;
-        }
-    }
-    for (; i + VMATH_WIDTH <= count; i += VMATH_WIDTH) {
-        vfloat x;
-        memcpy(&x, src + i, sizeof x);
-        sums[0] += x;
-    }
+    VMATH_FOUR_WAY(count, SUM_STEP);
     float total = vreduce_add4(sums);
     for (; i < count; i++) total += src[i];
     return total;
 }
 
-/// dst = exp(src - shift) over `count` floats (dst may equal src); returns their sum. Four
-/// vector accumulators keep the adds off one dependency chain.
+#define EXP_SHIFTED_STEP(at, sum)                                                                 \
+    do {                                                                                          \
+        vfloat v;                                                                                 \
+        memcpy(&v, src + (at), sizeof v);                                                         \
+        v = vexp_core(v - shift);                                                                 \
+        memcpy(dst + (at), &v, sizeof v);                                                         \
+        sum += v;                                                                                 \
+    } while (0)
+
+/// dst = exp(src - shift) over `count` floats (dst may equal src); returns their sum.
 float VMATH_NAME(exp_shifted_sum)(const float *src, float *dst, long count, float shift) {
-    vfloat sums[4] = {0, 0, 0, 0};
-    long i = 0;
-    for (; i + VMATH_WIDTH <= count; i += VMATH_WIDTH) {
-        vfloat v;
-        memcpy(&v, src + i, sizeof v);
-        v = vexp_core(v - shift);
-        memcpy(dst + i, &v, sizeof v);
-        sums[(i / VMATH_WIDTH) & 3] += v;
-    }
+    VMATH_FOUR_WAY(count, EXP_SHIFTED_STEP);
     float total = vreduce_add4(sums);
     if (i < count) {
         float lanes[VMATH_WIDTH];
@@ -216,3 +217,8 @@ float VMATH_NAME(exp_shifted_sum)(const float *src, float *dst, long count, floa
     }
     return total;
 }
+
+#undef VMATH_FOUR_WAY
+#undef DOT_STEP
+#undef SUM_STEP
+#undef EXP_SHIFTED_STEP
