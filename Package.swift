@@ -17,7 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // The only C in the project: SIMD micro-kernels with runtime CPU dispatch.
+        // The only C in the project: SIMD micro-kernels with runtime CPU dispatch, and the
+        // thread pool that runs them.
         .target(name: "CKernels"),
         .target(name: "TensorCore", dependencies: ["CKernels"]),
         .target(name: "NN", dependencies: ["TensorCore"]),

@@ -20,22 +20,35 @@ public enum Parallel {
     }
 
     /// Runs `body(index)` for every index in `0..<count`, spread over `threadCount` threads.
-    /// Each call gets a disjoint index; `body` must only write what that index owns.
+    /// Each call gets a disjoint index; `body` must only write what that index owns. Thread t
+    /// starts with index t (so repeated ops find their part of the data in the same core's
+    /// cache); a call made while another is running, or from inside one, runs on Dispatch.
     public static func forEach(_ count: Int, _ body: (Int) -> Void) {
-        if count <= 1 || threadCount <= 1 {
+        let threads = Swift.min(threadCount, count)
+        if threads <= 1 {
             for index in 0..<count { body(index) }
             return
         }
+        withoutActuallyEscaping(body) { body in
+            var job = body
+            let ran = withUnsafeMutablePointer(to: &job) { pointer in
+                peft_parallel_for(count, threads, { context, index in
+                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(index)
+                }, pointer)
+            }
+            if ran == 0 { dispatchForEach(count, body) }
+        }
+    }
+
+    private static func dispatchForEach(_ count: Int, _ body: @escaping (Int) -> Void) {
         // The workers run the kernels the caller's thread selected (see peft_set_cpu_level).
         let level = peft_forced_cpu_level()
-        withoutActuallyEscaping(body) { body in
-            let box = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: count) { index in
-                let workerLevel = peft_forced_cpu_level()
-                if workerLevel != level { peft_set_cpu_level(level) }
-                box.value(index)
-                if workerLevel != level { peft_set_cpu_level(workerLevel) }
-            }
+        let box = UncheckedSendable(body)
+        DispatchQueue.concurrentPerform(iterations: count) { index in
+            let workerLevel = peft_forced_cpu_level()
+            if workerLevel != level { peft_set_cpu_level(level) }
+            box.value(index)
+            if workerLevel != level { peft_set_cpu_level(workerLevel) }
         }
     }
 

@@ -71,6 +71,12 @@ float peft_vdot(const float *a, const float *b, long count);
 /// loop of 12 independent FMA chains at the selected level's vector width.
 double peft_fma_probe_gflops(double seconds);
 
+/// Runs body(context, i) for every i in 0..<count on `threads` threads of a persistent pool
+/// (the caller is one of them); thread t starts with index t, the rest are claimed in order.
+/// Workers run with the caller's forced CPU level. Returns 0, having run nothing, when the pool
+/// is busy with another caller's job (a concurrent or nested call) or cannot start a thread.
+int peft_parallel_for(long count, long threads, void (*body)(void *context, long index), void *context);
+
 #ifdef __cplusplus
 }
 #endif
