@@ -5,9 +5,9 @@ import PEFT
 import TensorCore
 
 /// The `selective` method: FISH-mask-style sparse fine-tuning. The `density` fraction of
-/// encoder elements with the highest per-example Fisher score over the examples of the first
-/// `analysis_batches` training batches (one global top-k, or one per tensor with
-/// `mask_scope: per-tensor`) trains, and the classifier trains fully; the trainer masks the gradients
+/// encoder elements with the highest score (`mask_score`: per-example Fisher by default, or
+/// |gradient × weight|, over the examples of the first `analysis_batches` training batches, or
+/// weight magnitude; one global top-k, or one per tensor with `mask_scope: per-tensor`) trains, and the classifier trains fully; the trainer masks the gradients
 /// and restores every other element after each step (`SelectiveFineTuning` as its
 /// `UpdateMask`).
 ///
@@ -36,12 +36,12 @@ enum SelectiveMethod {
             mask = SparseMask(indices: saved.entries.mapValues(\.indices),
                               elementCounts: saved.entries.mapValues { $0.shape.reduce(1, *) })
         } else {
-            let scores = MethodSetup.scoreSensitivity(configuration, classifier: classifier, data: analysis.data).scores(.fisher)
+            let scores = MethodSetup.scoreSensitivity(configuration, classifier: classifier, data: analysis.data).scores(configuration.maskScore)
             mask = SparseMask(topFraction: configuration.density, of: scores, scope: configuration.maskScope)
             mask.selectAll(of: Dictionary(uniqueKeysWithValues: headParameters(of: model)))
             if let url {
                 try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try maskFile(mask, model: model, density: configuration.density).write(to: url)
+                try maskFile(mask, model: model, configuration: configuration).write(to: url)
             }
         }
         return SelectiveFineTuning(model: model, mask: mask)
@@ -49,7 +49,7 @@ enum SelectiveMethod {
 
     /// Writes the encoder's sparse diff and the classifier's weights into `folder`.
     static func save(_ selective: SelectiveFineTuning, model: Module, to folder: URL, configuration: TrainingConfiguration) throws {
-        var diff = selective.sparseDiff(metadata: ["method": "selective", "density": "\(configuration.density)", "score": "fisher",
+        var diff = selective.sparseDiff(metadata: ["method": "selective", "density": "\(configuration.density)", "score": configuration.maskScore.rawValue,
                                                    "base_model": configuration.model ?? ""])
         diff.entries = diff.entries.filter { !isHead($0.key) }
         try diff.write(to: folder.appendingPathComponent(diffFileName))
@@ -71,13 +71,14 @@ enum SelectiveMethod {
     }
 
     /// The mask in the sparse-diff layout: its indices with zero values.
-    static func maskFile(_ mask: SparseMask, model: Module, density: Double) -> SparseDiff {
+    static func maskFile(_ mask: SparseMask, model: Module, configuration: TrainingConfiguration) -> SparseDiff {
         let shapes = Dictionary(model.namedParameters().map { ($0.path, $0.tensor.shape) }, uniquingKeysWith: { first, _ in first })
         let entries = Dictionary(uniqueKeysWithValues: mask.selectedPaths.map { path in
             let indices = mask.indices[path]!
             return (path, SparseDiff.Entry(shape: shapes[path]!, indices: indices, deltas: [Float](repeating: 0, count: indices.count)))
         })
-        return SparseDiff(entries: entries, metadata: ["content": "selective mask (values unused)", "density": "\(density)", "score": "fisher"])
+        return SparseDiff(entries: entries, metadata: ["content": "selective mask (values unused)", "density": "\(configuration.density)",
+                                                   "score": configuration.maskScore.rawValue])
     }
 
     static func headParameters(of model: Module) -> [(String, Tensor)] {

@@ -73,6 +73,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// How selective takes its top fraction: `global` (tensors compete) or `per-tensor`
     /// (every encoder tensor trains its own `density` share).
     public var maskScope = SparseMask.Scope.global
+    /// The score selective ranks elements by: `fisher` (per-example mean squared gradient, FISH
+    /// mask), `taylor` (per-example mean |gradient × weight|) or `magnitude` (|weight|).
+    public var maskScore = SensitivityScore.fisher
     /// Trainable-parameter budget of planned-lora (nil: uniform LoRA r=`rank` on `target_modules`).
     public var budgetParams: Int?
     public var textColumn = "text"
@@ -117,7 +120,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case model, data, validationData = "validation_data", output, task, method, rank, alpha, dropout
         case targetModules = "target_modules", numVirtualTokens = "num_virtual_tokens", reductionFactor = "reduction_factor"
-        case analysisBatches = "analysis_batches", density, maskScope = "mask_scope", budgetParams = "budget_params", textColumn = "text_column", labelColumn = "label_column"
+        case analysisBatches = "analysis_batches", density, maskScope = "mask_scope", maskScore = "mask_score", budgetParams = "budget_params", textColumn = "text_column", labelColumn = "label_column"
         case maxLength = "max_length", epochs, batchSize = "batch_size", evaluationBatchSize = "eval_batch_size"
         case learningRate = "learning_rate", optimizer, momentum, weightDecay = "weight_decay", schedule
         case warmupRatio = "warmup_ratio", gradientAccumulation = "gradient_accumulation", maxGradNorm = "max_grad_norm"
@@ -139,7 +142,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try take(.output, &output); try take(.task, &task); try take(.method, &method); try take(.rank, &rank)
         try take(.alpha, &alpha); try take(.dropout, &dropout); try take(.targetModules, &targetModules)
         try take(.numVirtualTokens, &numVirtualTokens); try take(.reductionFactor, &reductionFactor)
-        try take(.analysisBatches, &analysisBatches); try take(.density, &density); try take(.maskScope, &maskScope); try take(.budgetParams, &budgetParams)
+        try take(.analysisBatches, &analysisBatches); try take(.density, &density); try take(.maskScope, &maskScope); try take(.maskScore, &maskScore); try take(.budgetParams, &budgetParams)
         try take(.textColumn, &textColumn); try take(.labelColumn, &labelColumn); try take(.maxLength, &maxLength)
         try take(.epochs, &epochs); try take(.batchSize, &batchSize); try take(.evaluationBatchSize, &evaluationBatchSize)
         try take(.learningRate, &learningRate); try take(.optimizer, &optimizer); try take(.momentum, &momentum)
@@ -241,9 +244,18 @@ extension TrainingConfiguration {
         case .pfeiffer: "Pfeiffer adapters, reduction factor \(number(reductionFactor))"
         case .bitFit: "BitFit (encoder biases)"
         case .norm: "LayerNorm weights and biases"
-        case .selective: "selective: top \(number(100 * density))% of encoder elements\(maskScope == .perTensor ? " per tensor" : "") (per-example Fisher over \(analysisBatches * batchSize) examples)"
+        case .selective: "selective: top \(number(100 * density))% of encoder elements\(maskScope == .perTensor ? " per tensor" : "") (\(maskScoreSummary))"
         }
         return method == .full || method == .head ? summary : summary + " + classifier"
+    }
+
+    private var maskScoreSummary: String {
+        let examples = "over \(analysisBatches * batchSize) examples"
+        return switch maskScore {
+        case .fisher: "per-example Fisher \(examples)"
+        case .taylor: "per-example |gradient × weight| \(examples)"
+        case .magnitude: "weight magnitude"
+        }
     }
 }
 

@@ -36,6 +36,7 @@ struct Quickstart: ParsableCommand {
                                valueName: "method=rate")) var learningRate: [String] = []
     @Option(help: "Training batches the sensitivity analysis of selective and planned-lora scores.") var analysisBatches = TrainingConfiguration().analysisBatches
     @Option(help: "How selective takes its top 0.5%: global (tensors compete) or per-tensor.") var maskScope = TrainingConfiguration().maskScope
+    @Option(help: "What selective ranks elements by: fisher, taylor (|gradient × weight|) or magnitude.") var maskScore = TrainingConfiguration().maskScore
     @Option(help: "Random seed.") var seed: UInt64 = 42
     @Flag(help: "Print one JSON object with the results.") var json = false
 
@@ -123,6 +124,7 @@ struct Quickstart: ParsableCommand {
             settings.seed = seed
             settings.analysisBatches = analysisBatches
             settings.maskScope = maskScope
+            settings.maskScore = maskScore
             settings.learningRate = rates[method]!
             try settings.validate()
             if !json {
@@ -181,3 +183,4 @@ struct Quickstart: ParsableCommand {
 }
 
 extension SparseMask.Scope: ExpressibleByArgument {}
+extension SensitivityScore: ExpressibleByArgument {}

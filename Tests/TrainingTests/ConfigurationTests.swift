@@ -56,6 +56,10 @@ import Testing
         #expect(throws: ConfigurationError.self) { try TrainingConfiguration.load(from: scope) }
         let perTensor = try writeFile(folder, "p.json", "{\"mask_scope\": \"per-tensor\"}")
         #expect(try TrainingConfiguration.load(from: perTensor).maskScope == .perTensor)
+        let taylor = try writeFile(folder, "t.json", "{\"mask_score\": \"taylor\"}")
+        #expect(try TrainingConfiguration.load(from: taylor).maskScore == .taylor)
+        let score = try writeFile(folder, "g.json", "{\"mask_score\": \"gradient\"}")
+        #expect(throws: ConfigurationError.self) { try TrainingConfiguration.load(from: score) }
     }
 
     @Test func outOfRangeValuesNameTheOption() {

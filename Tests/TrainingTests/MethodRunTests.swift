@@ -214,19 +214,45 @@ import TensorCore
     @Test func aPerTensorMaskGivesEveryEncoderTensorItsShare() throws {
         let folder = try makeScratchFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let modelFolder = try makeTinyModelFolder(in: folder)
-        let data = try writeSentimentData(in: folder, name: "train.jsonl", count: 16, seed: 4)
-        var configuration = settings(.selective, data: data, validation: data, output: folder)
-        configuration.maskScope = .perTensor
-        let train = try TextClassificationData.load(from: data)
-        let classifier = try SequenceClassifier(modelFolder: modelFolder, labelCount: 2, configuration: configuration,
-                                                analysis: MethodAnalysis(data: train))
+        let (classifier, configuration) = try selectiveClassifier(in: folder, seed: 4) { $0.maskScope = .perTensor }
         let mask = try #require(classifier.selective?.mask)
         for (path, tensor) in classifier.model.namedParameters() {
             let selected = mask.indices[path]?.count ?? 0
             let expected = path.hasPrefix("classifier.") ? tensor.count : Int((configuration.density * Double(tensor.count)).rounded())
             #expect(selected == expected, "\(path)")
         }
+    }
+
+    /// `mask_score: magnitude`: the global mask holds the encoder elements of largest |w|; every
+    /// selected one outweighs every unselected one.
+    @Test func aMagnitudeMaskHoldsTheLargestWeights() throws {
+        let folder = try makeScratchFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (classifier, _) = try selectiveClassifier(in: folder, seed: 5) { $0.maskScore = .magnitude }
+        let mask = try #require(classifier.selective?.mask)
+        var smallestSelected = Float.infinity, largestUnselected: Float = 0
+        for (path, tensor) in classifier.model.namedParameters() where !path.hasPrefix("classifier.") {
+            let selected = Set(mask.indices[path] ?? [])
+            for (index, value) in tensor.toArray().enumerated() {
+                if selected.contains(index) { smallestSelected = min(smallestSelected, abs(value)) }
+                else { largestUnselected = max(largestUnselected, abs(value)) }
+            }
+        }
+        #expect(mask.selectedCount > 0)
+        #expect(smallestSelected >= largestUnselected)
+    }
+
+    /// A selective classifier of the tiny model on 16 generated examples, its mask chosen under
+    /// the settings `configure` leaves.
+    private func selectiveClassifier(in folder: URL, seed: UInt64,
+                                     _ configure: (inout TrainingConfiguration) -> Void) throws -> (SequenceClassifier, TrainingConfiguration) {
+        let modelFolder = try makeTinyModelFolder(in: folder)
+        let data = try writeSentimentData(in: folder, name: "train.jsonl", count: 16, seed: seed)
+        var configuration = settings(.selective, data: data, validation: data, output: folder)
+        configure(&configuration)
+        let classifier = try SequenceClassifier(modelFolder: modelFolder, labelCount: 2, configuration: configuration,
+                                                analysis: MethodAnalysis(data: try TextClassificationData.load(from: data)))
+        return (classifier, configuration)
     }
 
     @Test func resumingWithoutTheSavedMaskIsAnErrorNamingIt() throws {
