@@ -6,10 +6,11 @@ import TensorCore
 
 /// The `selective` method: FISH-mask-style sparse fine-tuning. The `density` fraction of
 /// encoder elements with the highest score (`mask_score`: per-example Fisher by default, or
-/// |gradient × weight|, over the examples of the first `analysis_batches` training batches, or
-/// weight magnitude; one global top-k, or one per tensor with `mask_scope: per-tensor`) trains, and the classifier trains fully; the trainer masks the gradients
-/// and restores every other element after each step (`SelectiveFineTuning` as its
-/// `UpdateMask`).
+/// |gradient × weight|, over the examples of the first `analysis_batches` training batches,
+/// weight magnitude, or movement under a short full fine-tuning; one global top-k, or one per
+/// tensor with `mask_scope: per-tensor`) trains, and the classifier trains fully; the trainer
+/// masks the gradients and restores every other element after each step
+/// (`SelectiveFineTuning` as its `UpdateMask`).
 ///
 /// Files: the chosen mask in `selective_mask.safetensors` (the sparse-diff layout with zero
 /// values, read back on `--resume`); the result in `sparse_diff.safetensors` (the encoder's
@@ -36,7 +37,7 @@ enum SelectiveMethod {
             mask = SparseMask(indices: saved.entries.mapValues(\.indices),
                               elementCounts: saved.entries.mapValues { $0.shape.reduce(1, *) })
         } else {
-            let scores = MethodSetup.scoreSensitivity(configuration, classifier: classifier, data: analysis.data).scores(configuration.maskScore)
+            let scores = selectionScores(configuration, classifier: classifier, data: analysis.data)
             mask = SparseMask(topFraction: configuration.density, of: scores, scope: configuration.maskScope)
             mask.selectAll(of: Dictionary(uniqueKeysWithValues: headParameters(of: model)))
             if let url {
@@ -45,6 +46,25 @@ enum SelectiveMethod {
             }
         }
         return SelectiveFineTuning(model: model, mask: mask)
+    }
+
+    /// Per-element scores of the encoder under `mask_score`. The movement probe trains on the
+    /// first `movement_steps` batches of training's own shuffled order.
+    static func selectionScores(_ configuration: TrainingConfiguration, classifier: SequenceClassifier,
+                                data: TextClassificationData) -> [String: Tensor] {
+        if let score = configuration.maskScore.sensitivityScore {
+            return MethodSetup.scoreSensitivity(configuration, classifier: classifier, data: data).scores(score)
+        }
+        let model = classifier.model
+        var batcher = Batcher(examples: classifier.encode(data, maxLength: configuration.maxLength),
+                              batchSize: configuration.batchSize, paddingID: classifier.paddingID, seed: configuration.seed)
+        return MovementScores.measure(model: model, matching: MethodSetup.encoderPattern, steps: configuration.movementSteps,
+                                      optimizer: AdamW(learningRate: configuration.movementLearningRate, weightDecay: 0),
+                                      maxGradientNorm: configuration.maxGradNorm) { _ in
+            if batcher.position.batchIndex >= batcher.batchesPerEpoch { batcher.startNextEpoch() }
+            let batch = batcher.next()!
+            return crossEntropy(logits: model(batch.tokens), targets: batch.labels)
+        }
     }
 
     /// Writes the encoder's sparse diff and the classifier's weights into `folder`.

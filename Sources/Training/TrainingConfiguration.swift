@@ -73,9 +73,11 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// How selective takes its top fraction: `global` (tensors compete) or `per-tensor`
     /// (every encoder tensor trains its own `density` share).
     public var maskScope = SparseMask.Scope.global
-    /// The score selective ranks elements by: `fisher` (per-example mean squared gradient, FISH
-    /// mask), `taylor` (per-example mean |gradient × weight|) or `magnitude` (|weight|).
-    public var maskScore = SensitivityScore.fisher
+    /// What selective ranks elements by.
+    public var maskScore = MaskScore.fisher
+    /// Steps and learning rate of the full fine-tuning probe behind `mask_score: movement`.
+    public var movementSteps = 60
+    public var movementLearningRate: Float = 2e-4
     /// Trainable-parameter budget of planned-lora (nil: uniform LoRA r=`rank` on `target_modules`).
     public var budgetParams: Int?
     public var textColumn = "text"
@@ -120,7 +122,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case model, data, validationData = "validation_data", output, task, method, rank, alpha, dropout
         case targetModules = "target_modules", numVirtualTokens = "num_virtual_tokens", reductionFactor = "reduction_factor"
-        case analysisBatches = "analysis_batches", density, maskScope = "mask_scope", maskScore = "mask_score", budgetParams = "budget_params", textColumn = "text_column", labelColumn = "label_column"
+        case analysisBatches = "analysis_batches", density, maskScope = "mask_scope", maskScore = "mask_score", movementSteps = "movement_steps", movementLearningRate = "movement_learning_rate", budgetParams = "budget_params", textColumn = "text_column", labelColumn = "label_column"
         case maxLength = "max_length", epochs, batchSize = "batch_size", evaluationBatchSize = "eval_batch_size"
         case learningRate = "learning_rate", optimizer, momentum, weightDecay = "weight_decay", schedule
         case warmupRatio = "warmup_ratio", gradientAccumulation = "gradient_accumulation", maxGradNorm = "max_grad_norm"
@@ -142,7 +144,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try take(.output, &output); try take(.task, &task); try take(.method, &method); try take(.rank, &rank)
         try take(.alpha, &alpha); try take(.dropout, &dropout); try take(.targetModules, &targetModules)
         try take(.numVirtualTokens, &numVirtualTokens); try take(.reductionFactor, &reductionFactor)
-        try take(.analysisBatches, &analysisBatches); try take(.density, &density); try take(.maskScope, &maskScope); try take(.maskScore, &maskScore); try take(.budgetParams, &budgetParams)
+        try take(.analysisBatches, &analysisBatches); try take(.density, &density); try take(.maskScope, &maskScope); try take(.maskScore, &maskScore); try take(.movementSteps, &movementSteps); try take(.movementLearningRate, &movementLearningRate); try take(.budgetParams, &budgetParams)
         try take(.textColumn, &textColumn); try take(.labelColumn, &labelColumn); try take(.maxLength, &maxLength)
         try take(.epochs, &epochs); try take(.batchSize, &batchSize); try take(.evaluationBatchSize, &evaluationBatchSize)
         try take(.learningRate, &learningRate); try take(.optimizer, &optimizer); try take(.momentum, &momentum)
@@ -197,6 +199,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try check(reductionFactor >= 1, .reductionFactor, reductionFactor, "a number >= 1 (hidden size / bottleneck size)")
         try check(analysisBatches >= 1 && analysisBatches <= 10000, .analysisBatches, analysisBatches, "an integer in [1, 10000]")
         try check(density > 0 && density <= 1, .density, density, "a number in (0, 1]")
+        try check(movementSteps >= 1 && movementSteps <= 100_000, .movementSteps, movementSteps, "an integer in [1, 100000]")
+        try check(movementLearningRate > 0 && movementLearningRate <= 1, .movementLearningRate, movementLearningRate, "a number in (0, 1]")
         if let budgetParams { try check(budgetParams >= 1, .budgetParams, budgetParams, "an integer >= 1") }
         try check(maxLength >= 2 && maxLength <= 4096, .maxLength, maxLength, "an integer in [2, 4096]")
         try check(epochs >= 1, .epochs, epochs, "an integer >= 1")
@@ -255,6 +259,25 @@ extension TrainingConfiguration {
         case .fisher: "per-example Fisher \(examples)"
         case .taylor: "per-example |gradient × weight| \(examples)"
         case .magnitude: "weight magnitude"
+        case .movement: "movement over \(movementSteps) full fine-tuning steps at \(String(format: "%g", movementLearningRate))"
+        }
+    }
+}
+
+/// What selective ranks encoder elements by: a `SensitivityAnalysis` score over the analysis
+/// examples (`fisher`: per-example mean squared gradient, FISH mask; `taylor`: per-example mean
+/// |gradient × weight|; `magnitude`: |weight|), or `movement`: how far `movement_steps` steps
+/// of full fine-tuning move each element (`MovementScores`, lottery-ticket sparse fine-tuning).
+public enum MaskScore: String, Codable, Sendable, CaseIterable {
+    case fisher, taylor, magnitude, movement
+
+    /// The analysis score behind it; nil for `movement`.
+    public var sensitivityScore: SensitivityScore? {
+        switch self {
+        case .fisher: .fisher
+        case .taylor: .taylor
+        case .magnitude: .magnitude
+        case .movement: nil
         }
     }
 }

@@ -36,7 +36,8 @@ struct Quickstart: ParsableCommand {
                                valueName: "method=rate")) var learningRate: [String] = []
     @Option(help: "Training batches the sensitivity analysis of selective and planned-lora scores.") var analysisBatches = TrainingConfiguration().analysisBatches
     @Option(help: "How selective takes its top 0.5%: global (tensors compete) or per-tensor.") var maskScope = TrainingConfiguration().maskScope
-    @Option(help: "What selective ranks elements by: fisher, taylor (|gradient × weight|) or magnitude.") var maskScore = TrainingConfiguration().maskScore
+    @Option(help: "What selective ranks elements by: fisher, taylor (|gradient × weight|), magnitude, or movement (how far --movement-steps of full fine-tuning move each element).") var maskScore = TrainingConfiguration().maskScore
+    @Option(help: "Full fine-tuning steps of --mask-score movement.") var movementSteps = TrainingConfiguration().movementSteps
     @Option(help: "Random seed.") var seed: UInt64 = 42
     @Flag(help: "Print one JSON object with the results.") var json = false
 
@@ -125,6 +126,7 @@ struct Quickstart: ParsableCommand {
             settings.analysisBatches = analysisBatches
             settings.maskScope = maskScope
             settings.maskScore = maskScore
+            settings.movementSteps = movementSteps
             settings.learningRate = rates[method]!
             try settings.validate()
             if !json {
@@ -183,4 +185,4 @@ struct Quickstart: ParsableCommand {
 }
 
 extension SparseMask.Scope: ExpressibleByArgument {}
-extension SensitivityScore: ExpressibleByArgument {}
+extension MaskScore: ExpressibleByArgument {}

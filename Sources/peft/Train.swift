@@ -40,7 +40,9 @@ struct Train: ParsableCommand {
     @Option(help: "Training batches the sensitivity analysis of selective and planned-lora scores (default 8).") var analysisBatches: Int?
     @Option(help: "Fraction of encoder elements selective trains, in (0, 1] (default 0.005).") var density: Double?
     @Option(help: "How selective takes the top --density: global (tensors compete) or per-tensor (default global).") var maskScope: String?
-    @Option(help: "What selective ranks elements by: fisher (default), taylor (|gradient × weight|) or magnitude.") var maskScore: String?
+    @Option(help: "What selective ranks elements by: fisher (default), taylor (|gradient × weight|), magnitude, or movement (how far --movement-steps of full fine-tuning move each element).") var maskScore: String?
+    @Option(help: "Full fine-tuning steps of --mask-score movement (default 60).") var movementSteps: Int?
+    @Option(help: "Learning rate of those steps (default 2e-4).") var movementLearningRate: Float?
     @Option(help: "Trainable-parameter budget of planned-lora (default: what uniform LoRA r=--rank on --target-modules trains).") var budgetParams: Int?
     @Option(help: "The text column or JSON key (default text).") var textColumn: String?
     @Option(help: "The label column or JSON key (default label).") var labelColumn: String?
@@ -114,7 +116,8 @@ struct Train: ParsableCommand {
         set(task, \.task); set(try choice(method, "method"), \.method); set(rank, \.rank); set(alpha, \.alpha)
         set(dropout, \.dropout); set(targetModules?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }, \.targetModules)
         set(numVirtualTokens, \.numVirtualTokens); set(reductionFactor, \.reductionFactor); set(analysisBatches, \.analysisBatches)
-        set(density, \.density); set(try choice(maskScope, "mask-scope"), \.maskScope); set(try choice(maskScore, "mask-score"), \.maskScore); set(budgetParams, \.budgetParams)
+        set(density, \.density); set(try choice(maskScope, "mask-scope"), \.maskScope); set(try choice(maskScore, "mask-score"), \.maskScore)
+        set(movementSteps, \.movementSteps); set(movementLearningRate, \.movementLearningRate); set(budgetParams, \.budgetParams)
         set(textColumn, \.textColumn); set(labelColumn, \.labelColumn); set(maxLength, \.maxLength); set(epochs, \.epochs)
         set(batchSize, \.batchSize); set(evalBatchSize, \.evaluationBatchSize); set(learningRate, \.learningRate)
         set(try choice(optimizer, "optimizer"), \.optimizer); set(momentum, \.momentum); set(weightDecay, \.weightDecay)

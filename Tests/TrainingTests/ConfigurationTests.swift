@@ -60,6 +60,14 @@ import Testing
         #expect(try TrainingConfiguration.load(from: taylor).maskScore == .taylor)
         let score = try writeFile(folder, "g.json", "{\"mask_score\": \"gradient\"}")
         #expect(throws: ConfigurationError.self) { try TrainingConfiguration.load(from: score) }
+        let movement = try writeFile(folder, "mv.json", "{\"mask_score\": \"movement\", \"movement_steps\": 5, \"movement_learning_rate\": 1e-4}")
+        let loaded = try TrainingConfiguration.load(from: movement)
+        #expect(loaded.maskScore == .movement && loaded.movementSteps == 5 && loaded.movementLearningRate == 1e-4)
+        var noSteps = TrainingConfiguration()
+        noSteps.movementSteps = 0
+        #expect(throws: ConfigurationError.outOfRange(key: "movement_steps", value: "0", expected: "an integer in [1, 100000]")) {
+            try noSteps.validate()
+        }
     }
 
     @Test func outOfRangeValuesNameTheOption() {

@@ -242,6 +242,29 @@ import TensorCore
         #expect(smallestSelected >= largestUnselected)
     }
 
+    /// `mask_score: movement`: the probe's full fine-tuning steps leave the base weights as they
+    /// were, and the mask takes its global share.
+    @Test func aMovementMaskLeavesTheBaseWeightsUntouched() throws {
+        let folder = try makeScratchFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (classifier, configuration) = try selectiveClassifier(in: folder, seed: 6) {
+            $0.maskScore = .movement
+            $0.movementSteps = 3
+        }
+        let mask = try #require(classifier.selective?.mask)
+        var base = configuration
+        base.method = .head
+        let reference = try SequenceClassifier(modelFolder: folder.appendingPathComponent("tiny-bert"), labelCount: 2, configuration: base)
+        let referenceWeights = Dictionary(uniqueKeysWithValues: reference.model.namedParameters().map { ($0.path, $0.tensor.toArray()) })
+        var encoderCount = 0
+        for (path, tensor) in classifier.model.namedParameters() where !path.hasPrefix("classifier.") {
+            #expect(tensor.toArray() == referenceWeights[path], "\(path)")
+            encoderCount += tensor.count
+        }
+        let headCount = classifier.model.namedParameters().filter { $0.path.hasPrefix("classifier.") }.reduce(0) { $0 + $1.tensor.count }
+        #expect(mask.selectedCount == Int((configuration.density * Double(encoderCount)).rounded()) + headCount)
+    }
+
     /// A selective classifier of the tiny model on 16 generated examples, its mask chosen under
     /// the settings `configure` leaves.
     private func selectiveClassifier(in folder: URL, seed: UInt64,
