@@ -5,10 +5,10 @@ import PEFT
 import TensorCore
 
 /// The `selective` method: FISH-mask-style sparse fine-tuning. The `density` fraction of
-/// encoder elements with the highest score (`mask_score`: per-example Fisher by default, or
-/// |gradient × weight|, over the examples of the first `analysis_batches` training batches,
-/// weight magnitude, or movement under a short full fine-tuning; one global top-k, or one per
-/// tensor with `mask_scope: per-tensor`) trains, and the classifier trains fully; the trainer
+/// encoder elements with the highest score (`mask_score`: by default how far a short full
+/// fine-tuning moves them; or per-example Fisher or |gradient × weight| over the examples of
+/// the first `analysis_batches` training batches, or weight magnitude; one global top-k, or one
+/// per tensor with `mask_scope: per-tensor`) trains, and the classifier trains fully; the trainer
 /// masks the gradients and restores every other element after each step
 /// (`SelectiveFineTuning` as its `UpdateMask`).
 ///

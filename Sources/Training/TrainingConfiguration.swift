@@ -32,8 +32,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         case bitFit = "bitfit"
         /// The LayerNorm weights and biases of the encoder, plus the classifier.
         case norm
-        /// The `density` fraction of encoder elements with the highest Fisher score over
-        /// `analysis_batches` batches (a fixed sparse mask), plus the classifier.
+        /// The `density` fraction of encoder elements with the highest `mask_score` (a fixed
+        /// sparse mask), plus the classifier.
         case selective
         /// LoRA with target modules and ranks planned from the Fisher scores over
         /// `analysis_batches` batches, within the budget of uniform LoRA r=`rank` on
@@ -74,7 +74,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// (every encoder tensor trains its own `density` share).
     public var maskScope = SparseMask.Scope.global
     /// What selective ranks elements by.
-    public var maskScore = MaskScore.fisher
+    public var maskScore = MaskScore.movement
     /// Steps and learning rate of the full fine-tuning probe behind `mask_score: movement`.
     public var movementSteps = 60
     public var movementLearningRate: Float = 2e-4

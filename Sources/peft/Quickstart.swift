@@ -34,9 +34,9 @@ struct Quickstart: ParsableCommand {
     @Option(help: "Learning rate of full fine-tuning.") var fullLearningRate: Float = Self.defaultLearningRates[.full]!
     @Option(help: ArgumentHelp("A method's learning rate as METHOD=RATE (repeatable), e.g. ia3=3e-3. Defaults: \(Self.defaultsText).",
                                valueName: "method=rate")) var learningRate: [String] = []
-    @Option(help: "Training batches the sensitivity analysis of selective and planned-lora scores.") var analysisBatches = TrainingConfiguration().analysisBatches
+    @Option(help: "Training batches the sensitivity analysis of planned-lora (and of selective with --mask-score fisher or taylor) scores.") var analysisBatches = TrainingConfiguration().analysisBatches
     @Option(help: "How selective takes its top 0.5%: global (tensors compete) or per-tensor.") var maskScope = TrainingConfiguration().maskScope
-    @Option(help: "What selective ranks elements by: fisher, taylor (|gradient × weight|), magnitude, or movement (how far --movement-steps of full fine-tuning move each element).") var maskScore = TrainingConfiguration().maskScore
+    @Option(help: "What selective ranks elements by: movement (how far --movement-steps of full fine-tuning move each element), fisher, taylor (|gradient × weight|) or magnitude.") var maskScore = TrainingConfiguration().maskScore
     @Option(help: "Full fine-tuning steps of --mask-score movement.") var movementSteps = TrainingConfiguration().movementSteps
     @Option(help: "Random seed.") var seed: UInt64 = 42
     @Flag(help: "Print one JSON object with the results.") var json = false

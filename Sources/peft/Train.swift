@@ -12,7 +12,7 @@ struct Train: ParsableCommand {
             scores at the budget of uniform LoRA r=--rank on --target-modules, or --budget-params), ia3, \
             prompt-tuning and prefix-tuning (--num-virtual-tokens), houlsby and pfeiffer bottleneck adapters \
             (--reduction-factor), bitfit (biases), norm (LayerNorm parameters), selective (the top --density \
-            of encoder elements by per-example Fisher score over the examples of --analysis-batches batches), full, head.
+            of encoder elements by --mask-score: by default how far --movement-steps of full fine-tuning move them), full, head.
             Writes to --output: the trained parameters (a PEFT adapter folder for the adapter methods: \
             adapter_config.json + adapter_model.safetensors; sparse_diff.safetensors + trained_weights.safetensors \
             for selective; trained_weights.safetensors for full and head), labels.json, training_config.json, \
@@ -40,7 +40,7 @@ struct Train: ParsableCommand {
     @Option(help: "Training batches the sensitivity analysis of selective and planned-lora scores (default 8).") var analysisBatches: Int?
     @Option(help: "Fraction of encoder elements selective trains, in (0, 1] (default 0.005).") var density: Double?
     @Option(help: "How selective takes the top --density: global (tensors compete) or per-tensor (default global).") var maskScope: String?
-    @Option(help: "What selective ranks elements by: fisher (default), taylor (|gradient × weight|), magnitude, or movement (how far --movement-steps of full fine-tuning move each element).") var maskScore: String?
+    @Option(help: "What selective ranks elements by: movement (default: how far --movement-steps of full fine-tuning move each element), fisher (per-example squared gradient over --analysis-batches batches), taylor (|gradient × weight|) or magnitude.") var maskScore: String?
     @Option(help: "Full fine-tuning steps of --mask-score movement (default 60).") var movementSteps: Int?
     @Option(help: "Learning rate of those steps (default 2e-4).") var movementLearningRate: Float?
     @Option(help: "Trainable-parameter budget of planned-lora (default: what uniform LoRA r=--rank on --target-modules trains).") var budgetParams: Int?

@@ -7,8 +7,9 @@ import TensorCore
 /// tensor's gradient scale (AdamW moves an element about the learning rate per step when its
 /// gradient keeps its sign), so a layer next to a new head does not take the whole budget.
 ///
-/// The probe trains every parameter, then puts the model back exactly as it was: values,
-/// trainability, gradients and training mode.
+/// The probe trains every parameter in evaluation mode (no dropout: the scores depend only on
+/// the data, so a resumed run chooses the same mask), then puts the model back exactly as it
+/// was: values, trainability, gradients and mode.
 ///
 /// ```swift
 /// let scores = MovementScores.measure(model: classifier, matching: #"bert\..*"#, steps: 60,
@@ -34,7 +35,7 @@ public enum MovementScores {
         }
         let wasTraining = model.isTraining
         model.unfreeze()
-        model.setTraining(true)
+        model.setTraining(false)
         model.zeroGradients()
         for step in 0..<steps {
             loss(step).backward()
