@@ -56,7 +56,7 @@ struct Quickstart: ParsableCommand {
     /// full fine-tuning, larger the fewer parameters train.
     static let defaultLearningRates: [TrainingConfiguration.Method: Float] = [
         .head: 3e-3, .lora: 3e-3, .plannedLoRA: 3e-3, .ia3: 1e-2, .promptTuning: 1e-2, .prefixTuning: 3e-3,
-        .houlsby: 3e-3, .pfeiffer: 3e-3, .bitFit: 3e-3, .norm: 3e-3, .selective: 2e-3, .full: 2e-4,
+        .houlsby: 3e-3, .pfeiffer: 3e-3, .bitFit: 3e-3, .norm: 3e-3, .selective: 3e-3, .full: 2e-4,
     ]
 
     static var defaultsText: String {
