@@ -4,7 +4,7 @@ import NN
 import PEFT
 import TensorCore
 
-/// The `selective` method: FISH-mask-style sparse fine-tuning. The `density` fraction of
+/// The `selective` method: sparse fine-tuning with a fixed mask. The `density` fraction of
 /// encoder elements with the highest score (`mask_score`: by default how far a short full
 /// fine-tuning moves them; or per-example Fisher or |gradient × weight| over the examples of
 /// the first `analysis_batches` training batches, or weight magnitude; one global top-k, or one
