@@ -10,7 +10,7 @@ struct PeftBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "peft-bench",
         abstract: "Benchmarks SwiftPEFT's kernels on this machine (build with -c release).",
-        subcommands: [GEMMBenchmark.self, OpsBenchmark.self, LoadBenchmark.self, TrainBenchmark.self, EstimateBenchmark.self])
+        subcommands: [GEMMBenchmark.self, OpsBenchmark.self, PoolBenchmark.self, LoadBenchmark.self, TrainBenchmark.self, EstimateBenchmark.self])
 }
 
 /// Options every benchmark subcommand shares.
