@@ -177,10 +177,16 @@ open class Module {
     public func unfreeze(matching pattern: String? = nil) { setTrainable(true, matching: pattern) }
 
     private func setTrainable(_ trainable: Bool, matching pattern: String?) {
+        let matched = Set(parameterPaths(matching: pattern))
+        for (path, tensor) in namedParameters() where matched.contains(path) { tensor.requiringGradient(trainable) }
+    }
+
+    /// The paths of the parameters that fully match `pattern` (a regular expression; all when
+    /// nil), in tree order.
+    public func parameterPaths(matching pattern: String? = nil) -> [String] {
         let expression = pattern.map { try! NSRegularExpression(pattern: "^(?:\($0))$") }
-        for (path, tensor) in namedParameters() {
-            if let expression, expression.firstMatch(in: path, range: NSRange(path.startIndex..., in: path)) == nil { continue }
-            tensor.requiringGradient(trainable)
+        return namedParameters().map(\.path).filter { path in
+            expression.map { $0.firstMatch(in: path, range: NSRange(path.startIndex..., in: path)) != nil } ?? true
         }
     }
 

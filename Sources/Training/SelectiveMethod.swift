@@ -56,6 +56,12 @@ enum SelectiveMethod {
             return MethodSetup.scoreSensitivity(configuration, classifier: classifier, data: data).scores(score)
         }
         let model = classifier.model
+        if configuration.maskScore == .magnitude { // |w| needs no examples and no gradients
+            let encoder = Set(model.parameterPaths(matching: MethodSetup.encoderPattern))
+            return Dictionary(uniqueKeysWithValues: model.namedParameters().filter { encoder.contains($0.path) }.map {
+                ($0.path, Tensor($0.tensor.toArray().map(Swift.abs), shape: $0.tensor.shape))
+            })
+        }
         var batcher = Batcher(examples: classifier.encode(data, maxLength: configuration.maxLength),
                               batchSize: configuration.batchSize, paddingID: classifier.paddingID, seed: configuration.seed)
         return MovementScores.measure(model: model, matching: MethodSetup.encoderPattern, steps: configuration.movementSteps,

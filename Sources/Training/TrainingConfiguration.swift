@@ -271,13 +271,13 @@ extension TrainingConfiguration {
 public enum MaskScore: String, Codable, Sendable, CaseIterable {
     case fisher, taylor, magnitude, movement
 
-    /// The analysis score behind it; nil for `movement`.
+    /// The gradient-analysis score behind it; nil for the scores that need no analysis
+    /// (`magnitude`, `movement`).
     public var sensitivityScore: SensitivityScore? {
         switch self {
         case .fisher: .fisher
         case .taylor: .taylor
-        case .magnitude: .magnitude
-        case .movement: nil
+        case .magnitude, .movement: nil
         }
     }
 }

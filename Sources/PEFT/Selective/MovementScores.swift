@@ -25,7 +25,7 @@ public enum MovementScores {
     /// `pattern` (all when nil).
     public static func measure(model: Module, matching pattern: String? = nil, steps: Int, optimizer: Optimizer,
                                maxGradientNorm: Float = 0, loss: (Int) -> Tensor) -> [String: Tensor] {
-        let scored = Set(SensitivityAnalysis.paths(of: model, matching: pattern))
+        let scored = Set(model.parameterPaths(matching: pattern))
         // Before the probe: each parameter's tensor (the optimizer replaces borrowed or
         // non-contiguous ones and updates owned float32 ones in place, so those are copied).
         var originals: [String: (tensor: Tensor, trainable: Bool)] = [:]

@@ -45,19 +45,11 @@ public final class SensitivityAnalysis {
     /// Scores the parameters of `model` whose path fully matches `pattern` (all when nil).
     public init(model: Module, matching pattern: String? = nil) {
         self.model = model
-        parameterPaths = Self.paths(of: model, matching: pattern)
+        parameterPaths = model.parameterPaths(matching: pattern)
         for path in parameterPaths {
             let count = model.parameterTensor(at: path).count
             taylorSums[path] = [Float](repeating: 0, count: count)
             fisherSums[path] = [Float](repeating: 0, count: count)
-        }
-    }
-
-    /// The paths of `model`'s parameters that fully match `pattern` (all when nil), in tree order.
-    public static func paths(of model: Module, matching pattern: String?) -> [String] {
-        let expression = pattern.map { try! NSRegularExpression(pattern: "^(?:\($0))$") }
-        return model.namedParameters().map(\.path).filter { path in
-            expression.map { $0.firstMatch(in: path, range: NSRange(path.startIndex..., in: path)) != nil } ?? true
         }
     }
 
