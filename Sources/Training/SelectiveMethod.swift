@@ -56,11 +56,8 @@ enum SelectiveMethod {
             return MethodSetup.scoreSensitivity(configuration, classifier: classifier, data: data).scores(score)
         }
         let model = classifier.model
-        if configuration.maskScore == .magnitude { // |w| needs no examples and no gradients
-            let encoder = Set(model.parameterPaths(matching: MethodSetup.encoderPattern))
-            return Dictionary(uniqueKeysWithValues: model.namedParameters().filter { encoder.contains($0.path) }.map {
-                ($0.path, Tensor($0.tensor.toArray().map(Swift.abs), shape: $0.tensor.shape))
-            })
+        if configuration.maskScore == .magnitude {
+            return SensitivityAnalysis.magnitudes(of: model, matching: MethodSetup.encoderPattern)
         }
         var batcher = Batcher(examples: classifier.encode(data, maxLength: configuration.maxLength),
                               batchSize: configuration.batchSize, paddingID: classifier.paddingID, seed: configuration.seed)

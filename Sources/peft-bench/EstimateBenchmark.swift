@@ -60,8 +60,7 @@ struct EstimateBenchmark: ParsableCommand {
             trainingMethod = .selective(density: density)
             classifier = BertForSequenceClassification(configuration: configuration, labelCount: 2, generator: &generator)
             try classifier.bert.loadWeights(from: folder)
-            let magnitudes = Dictionary(uniqueKeysWithValues: classifier.namedParameters().filter { !$0.path.hasPrefix("classifier.") }
-                .map { ($0.path, Tensor($0.tensor.toArray().map(Swift.abs), shape: $0.tensor.shape)) })
+            let magnitudes = SensitivityAnalysis.magnitudes(of: classifier, matching: #"(?!classifier\.).*"#)
             var mask = SparseMask(topFraction: density, of: magnitudes, scope: .perTensor)
             mask.selectAll(of: Dictionary(uniqueKeysWithValues: classifier.namedParameters().filter { $0.path.hasPrefix("classifier.") }
                 .map { ($0.path, $0.tensor) }))

@@ -97,12 +97,26 @@ public final class SensitivityAnalysis {
         precondition(taylorSums[path] != nil, "SensitivityAnalysis: '\(path)' is not scored; scored: \(parameterPaths.prefix(4))...")
         switch kind {
         case .magnitude:
-            return Tensor(tensor.toArray().map(Swift.abs), shape: tensor.shape)
+            return Self.magnitude(of: tensor)
         case .taylor, .fisher:
             let sums = kind == .taylor ? taylorSums[path]! : fisherSums[path]!
             let scale = 1 / Float(Swift.max(sampleCount, 1))
             return Tensor(sums.map { $0 * scale }, shape: tensor.shape)
         }
+    }
+
+    /// |w| of every parameter of `model` whose path fully matches `pattern` (all when nil): the
+    /// `magnitude` score, which needs no examples, so no analysis has to run for it.
+    public static func magnitudes(of model: Module, matching pattern: String? = nil) -> [String: Tensor] {
+        let matched = Set(model.parameterPaths(matching: pattern))
+        return Dictionary(uniqueKeysWithValues: model.namedParameters().filter { matched.contains($0.path) }.map {
+            ($0.path, magnitude(of: $0.tensor))
+        })
+    }
+
+    /// |w| as float32, whatever the storage type.
+    private static func magnitude(of tensor: Tensor) -> Tensor {
+        Tensor(tensor.toArray().map(Swift.abs), shape: tensor.shape)
     }
 
     /// Per-element scores of every scored parameter.
